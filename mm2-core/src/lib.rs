@@ -1,0 +1,24 @@
+//! # mm2-core
+//!
+//! The logic behind `kubectl mm2` and `kubectl clusterset`: everything worth testing lives here,
+//! the two binaries only parse arguments and render.
+//!
+//! | module | job |
+//! |---|---|
+//! | [`direction`] | parse `proxmox->aws` and friends, explain the unquoted-`>` shell trap |
+//! | [`topology`] | aliases, contexts, which KafkaMirrorMaker2 runs each direction |
+//! | [`resources`] | typed views of Strimzi, MCS and Flux resources; version discovery |
+//! | [`clients`] | one kube client per context, every call under a deadline, typed errors |
+//! | [`mm2`] | KafkaMirrorMaker2 status and lifecycle |
+//! | [`output`] | table / wide / json / yaml, colour rules |
+//! | [`error`] | the error enum, hints and exit codes |
+
+pub mod clients;
+pub mod direction;
+pub mod error;
+pub mod mm2;
+pub mod output;
+pub mod resources;
+pub mod topology;
+
+pub use error::{Error, Result};

@@ -13,6 +13,7 @@
 //! | [`output`] | table / wide / json / yaml, colour rules |
 //! | [`error`] | the error enum, hints and exit codes |
 
+pub mod cli;
 pub mod clients;
 pub mod direction;
 pub mod error;

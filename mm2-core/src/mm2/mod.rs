@@ -1,3 +1,11 @@
 //! KafkaMirrorMaker2 lifecycle: reading, status reports, pause/resume/scale.
 
 pub mod inventory;
+pub mod status;
+
+/// Annotation we put on a Flux Kustomization we suspended: who, when and why.
+pub const SUSPENDED_BY_ANNOTATION: &str = "kubectl-mm2.dev/suspended-by";
+/// Field manager of every write `kubectl mm2` makes.
+pub const FIELD_MANAGER: &str = "kubectl-mm2";
+pub mod gitops;
+pub mod lifecycle;

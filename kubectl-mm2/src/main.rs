@@ -1,0 +1,172 @@
+//! `kubectl mm2`: Strimzi KafkaMirrorMaker2 across clusters — status, pause, resume, scale, lag.
+//!
+//! Thin on purpose: arguments are parsed here, everything else lives in `mm2-core`.
+
+mod lifecycle_cmd;
+mod render;
+
+use clap::{Args, Parser, Subcommand};
+use mm2_core::cli::{GlobalArgs, report_error};
+use mm2_core::error::Error;
+use std::process::ExitCode;
+
+const EXAMPLES: &str = "\
+Examples:
+  # Health of every replication direction (exit 0 healthy, 3 degraded, 4 unreachable)
+  kubectl mm2 status
+
+  # One direction, with Kafka Connect's own view
+  kubectl mm2 status proxmox:aws --live
+
+  # Pause proxmox->aws declaratively and wait for the operator (quote the arrow, or use ':')
+  kubectl mm2 pause 'proxmox->aws'
+  kubectl mm2 pause proxmox:aws --stop --connector source
+
+  # Resume it
+  kubectl mm2 resume proxmox-to-aws
+
+  # Three Connect workers and ten source tasks
+  kubectl mm2 scale proxmox:aws 3 --tasks-max 10
+
+Directions: SOURCE->TARGET (quoted), SOURCE:TARGET, SOURCE-to-TARGET or the MM2 name mm2-SOURCE-to-TARGET.
+Exit codes: 0 ok, 1 error, 2 usage, 3 degraded, 4 unreachable, 5 not converged in --timeout,
+            6 refused (Flux, paused reconciliation, failed connector), 7 forbidden (RBAC).";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "kubectl mm2",
+    bin_name = "kubectl mm2",
+    version,
+    about = "Operate Strimzi KafkaMirrorMaker2 replication across Kubernetes clusters",
+    after_help = EXAMPLES,
+    propagate_version = true
+)]
+struct Cli {
+    #[command(flatten)]
+    global: GlobalArgs,
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Debug, Subcommand)]
+enum Cmd {
+    /// Dense health report per replication direction
+    Status(StatusArgs),
+    /// Pause (or --stop) the connectors of a direction by changing the KafkaMirrorMaker2 resource
+    Pause(PauseArgs),
+    /// Resume the connectors of a direction
+    Resume(lifecycle_cmd::StateArgs),
+    /// Scale the Connect workers (and optionally the source connector's tasksMax) of a direction
+    Scale(lifecycle_cmd::ScaleArgs),
+    /// Replication lag per direction, topic and partition (Nagios exit codes)
+    Lag(LagArgs),
+}
+
+#[derive(Debug, Args)]
+struct StatusArgs {
+    /// Direction to report (default: all)
+    direction: Option<String>,
+    /// Report every direction (the default)
+    #[arg(long, conflicts_with = "direction")]
+    all: bool,
+    /// Also ask Kafka Connect's REST API (through the API server's pod proxy) and flag disagreements
+    #[arg(long)]
+    live: bool,
+}
+
+#[derive(Debug, Args)]
+struct PauseArgs {
+    #[command(flatten)]
+    state: lifecycle_cmd::StateArgs,
+    /// Stop instead of pause: tasks are shut down and release their resources
+    #[arg(long)]
+    stop: bool,
+}
+
+#[derive(Debug, Args)]
+struct LagArgs {
+    /// Direction (default: all)
+    direction: Option<String>,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let code = rt.block_on(run(cli));
+    ExitCode::from(code)
+}
+
+async fn run(cli: Cli) -> u8 {
+    let g = &cli.global;
+    let result = match &cli.cmd {
+        Cmd::Status(a) => status(g, a).await,
+        Cmd::Pause(a) => {
+            let to = if a.stop {
+                mm2_core::resources::strimzi::ConnectorState::Stopped
+            } else {
+                mm2_core::resources::strimzi::ConnectorState::Paused
+            };
+            lifecycle_cmd::set_state(g, &a.state, to).await
+        }
+        Cmd::Resume(a) => {
+            lifecycle_cmd::set_state(g, a, mm2_core::resources::strimzi::ConnectorState::Running).await
+        }
+        Cmd::Scale(a) => lifecycle_cmd::scale(g, a).await,
+        Cmd::Lag(_) => Err(Error::NotImplemented("kubectl mm2 lag")),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => report_error("kubectl mm2", &e),
+    }
+}
+
+async fn status(g: &GlobalArgs, a: &StatusArgs) -> Result<u8, Error> {
+    mm2_core::cli::direction_precheck(a.direction.as_deref())?;
+    let kc = g.kubeconfigs()?;
+    let req = g.topology_request()?;
+    let timeout = g.timeout_or(std::time::Duration::from_secs(10));
+    let topo = mm2_core::topology::discover(&kc, &req, timeout).await?;
+    let only = match &a.direction {
+        Some(d) => vec![mm2_core::direction::parse(d, &topo.aliases())?],
+        None => vec![],
+    };
+    if topo.directions().is_empty() && only.is_empty() {
+        return Err(no_directions(&topo, &kc));
+    }
+    let report = mm2_core::mm2::status::build(&topo, &only, a.live).await;
+    match g.output.serialize(&report) {
+        Some(s) => print!("{s}"),
+        None => print!(
+            "{}",
+            render::status(&report, g.output == mm2_core::output::OutputFormat::Wide)
+        ),
+    }
+    Ok(report.verdict.exit_code())
+}
+
+/// The error for "found nothing", naming what was asked.
+pub fn no_directions(topo: &mm2_core::topology::Topology, kc: &mm2_core::clients::Kubeconfigs) -> Error {
+    if let Some(p) = topo.problems.first() {
+        let asked: Vec<&str> = topo.problems.iter().map(|p| p.context.as_str()).collect();
+        return Error::Topology(format!(
+            "no KafkaMirrorMaker2 found; contexts that failed: {} (first error: {})",
+            asked.join(", "),
+            p.error
+        ));
+    }
+    Error::Topology(format!(
+        "no KafkaMirrorMaker2 found in the contexts of {} ({}); pass -n NAMESPACE, -A, or --context",
+        kc.source,
+        kc.contexts().join(", ")
+    ))
+}

@@ -1,0 +1,316 @@
+//! Human rendering of reports (`-o table|wide`). JSON/YAML come straight from serde.
+
+use mm2_core::mm2::status::{DirectionStatus, Mm2Report, StatusReport, Verdict};
+use mm2_core::output::{Health, Palette, Table, key_values};
+use mm2_core::resources::strimzi::ConnectorState;
+use std::fmt::Write as _;
+
+fn state_health(s: Option<ConnectorState>, desired: ConnectorState) -> Health {
+    match s {
+        Some(ConnectorState::Failed) | None => Health::Bad,
+        Some(x) if x == desired && x == ConnectorState::Running => Health::Good,
+        Some(x) if x == desired => Health::Warn,
+        Some(_) => Health::Bad,
+    }
+}
+
+fn verdict_word(p: &Palette, v: Verdict) -> String {
+    match v {
+        Verdict::Healthy => p.good("healthy"),
+        Verdict::Degraded => p.warn("degraded"),
+        Verdict::Unreachable => p.bad("unreachable"),
+    }
+}
+
+/// The whole status report.
+pub fn status(r: &StatusReport, wide: bool) -> String {
+    let p = Palette::for_stdout();
+    let mut out = String::new();
+    for (i, d) in r.directions.iter().enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        direction(&mut out, &p, d, wide);
+    }
+    out
+}
+
+fn direction(out: &mut String, p: &Palette, d: &DirectionStatus, wide: bool) {
+    let _ = writeln!(
+        out,
+        "{}  {}",
+        p.bold(&format!("{} → {}", d.source, d.target)),
+        verdict_word(p, d.verdict)
+    );
+    if let Some(e) = &d.error {
+        let _ = writeln!(out, "  {} {}", p.bad(&format!("[{}]", e.kind)), e.message);
+        if let Some(h) = &e.hint {
+            let _ = writeln!(out, "  {} {h}", p.dim("hint:"));
+        }
+    }
+    if let Some(m) = &d.mm2 {
+        mm2(out, p, m, wide);
+    }
+}
+
+fn mm2(out: &mut String, p: &Palette, m: &Mm2Report, wide: bool) {
+    let mut kv: Vec<(String, String)> = Vec::new();
+    kv.push((
+        "MirrorMaker2".into(),
+        format!(
+            "{}/{}  (context {}, {}, {} shape)",
+            m.namespace,
+            m.name,
+            m.context,
+            m.api_version,
+            shape(m)
+        ),
+    ));
+    kv.push((
+        "Source".into(),
+        format!(
+            "{}  {}",
+            d_alias(m, true),
+            m.source_bootstrap.clone().unwrap_or_else(|| "-".into())
+        ),
+    ));
+    kv.push((
+        "Target".into(),
+        format!(
+            "{}  {}",
+            d_alias(m, false),
+            m.target_bootstrap.clone().unwrap_or_else(|| "-".into())
+        ),
+    ));
+    let rep = &m.replicas;
+    let ready_pods = rep
+        .ready_pods
+        .map(|r| r.to_string())
+        .unwrap_or_else(|| "?".into());
+    let desired = rep.desired.map(|r| r.to_string()).unwrap_or_else(|| "-".into());
+    let rep_health = if rep.ready_pods.is_some() && rep.ready_pods == rep.desired {
+        Health::Good
+    } else {
+        Health::Warn
+    };
+    kv.push((
+        "Connect".into(),
+        format!(
+            "cluster {}  workers {} ready (status.replicas {})",
+            m.connect_cluster.clone().unwrap_or_else(|| "-".into()),
+            p.health(rep_health, &format!("{ready_pods}/{desired}")),
+            rep.status.map(|r| r.to_string()).unwrap_or_else(|| "-".into())
+        ),
+    ));
+    let ready = match &m.ready {
+        Some(c) if c.type_ == "Ready" && c.status == "True" => p.good(&format!("True{}", age(&c.age))),
+        Some(c) => p.bad(&format!(
+            "{} {}{}: {}",
+            c.type_,
+            c.reason.clone().unwrap_or_default(),
+            age(&c.age),
+            c.message.clone().unwrap_or_default()
+        )),
+        None => p.warn("unknown (no condition)"),
+    };
+    kv.push(("Ready".into(), ready));
+    let generation = format!(
+        "{} (observed {}){}",
+        m.generation.map(|g| g.to_string()).unwrap_or_else(|| "-".into()),
+        m.observed_generation
+            .map(|g| g.to_string())
+            .unwrap_or_else(|| "-".into()),
+        if m.reconciled {
+            String::new()
+        } else {
+            p.warn("  not yet reconciled")
+        }
+    );
+    kv.push(("Generation".into(), generation));
+    if m.reconciliation_paused {
+        kv.push((
+            "Reconciliation".into(),
+            p.bad("PAUSED (strimzi.io/pause-reconciliation=true)"),
+        ));
+    }
+    for c in &m.conditions {
+        kv.push((
+            "Condition".into(),
+            format!(
+                "{}={} {} {}",
+                c.type_,
+                c.status,
+                c.reason.clone().unwrap_or_default(),
+                c.message.clone().unwrap_or_default()
+            )
+            .trim_end()
+            .to_string(),
+        ));
+    }
+    let secrets: Vec<String> = m
+        .secrets
+        .iter()
+        .map(|s| match s.present {
+            Some(true) => format!("{} {}", s.name, p.good("✓")),
+            Some(false) => format!("{} {}", s.name, p.bad("missing")),
+            None => format!("{} {}", s.name, p.dim("(cannot check)")),
+        })
+        .collect();
+    kv.push((
+        "Secrets".into(),
+        if secrets.is_empty() {
+            "-".into()
+        } else {
+            secrets.join("  ")
+        },
+    ));
+    kv.push((
+        "Flux".into(),
+        match &m.flux {
+            None => "not managed by Flux".into(),
+            Some(f) => {
+                let ready = f.ready.clone().unwrap_or_else(|| "?".into());
+                let mut s = format!(
+                    "Kustomization {}/{}  Ready={}",
+                    f.namespace, f.kustomization, ready
+                );
+                if !f.found {
+                    s.push_str("  (Kustomization not found)");
+                }
+                if f.suspended {
+                    s.push_str(&p.warn("  SUSPENDED"));
+                    if let Some(by) = &f.suspended_by_kubectl_mm2 {
+                        s.push_str(&format!(" by kubectl-mm2: {by}"));
+                    }
+                }
+                if f.reconcile_disabled {
+                    s.push_str("  reconcile: disabled");
+                }
+                s
+            }
+        },
+    ));
+    out.push_str(&key_values(&kv, 2));
+
+    let mut t = if wide {
+        Table::new([
+            "CONNECTOR",
+            "NAME",
+            "DESIRED",
+            "STATE",
+            "TASKS",
+            "WORKER",
+            "RESTARTS",
+        ])
+    } else {
+        Table::new(["CONNECTOR", "NAME", "DESIRED", "STATE", "TASKS"])
+    };
+    for c in &m.connectors {
+        let state = c.state.map(|s| s.to_string()).unwrap_or_else(|| "-".into());
+        let running = c
+            .tasks
+            .iter()
+            .filter(|t| t.state == ConnectorState::Running)
+            .count();
+        let tasks = if c.tasks.is_empty() {
+            "-".to_string()
+        } else {
+            let states: std::collections::BTreeSet<&str> = c.tasks.iter().map(|t| t.state.as_str()).collect();
+            format!(
+                "{running}/{} running{}",
+                c.tasks.len(),
+                if states.len() == 1 && running == 0 {
+                    format!(" ({})", states.iter().next().unwrap_or(&""))
+                } else {
+                    String::new()
+                }
+            )
+        };
+        let mut row = vec![
+            c.kind.as_str().to_string(),
+            c.name.clone(),
+            c.desired_state.spec_value().to_string(),
+            p.health(state_health(c.state, c.desired_state), &state),
+            tasks,
+        ];
+        if wide {
+            row.push(c.worker.clone().unwrap_or_else(|| "-".into()));
+            row.push(
+                c.auto_restarts
+                    .map(|r| r.to_string())
+                    .unwrap_or_else(|| "0".into()),
+            );
+        }
+        t.row(row);
+        if wide {
+            for task in &c.tasks {
+                let th = if task.state == ConnectorState::Running {
+                    Health::Good
+                } else {
+                    Health::Bad
+                };
+                t.row(vec![
+                    String::new(),
+                    format!("  task {}", task.id),
+                    String::new(),
+                    p.health(th, task.state.as_str()),
+                    task.trace.clone().unwrap_or_default(),
+                    task.worker.clone().unwrap_or_default(),
+                    String::new(),
+                ]);
+            }
+        }
+    }
+    if !t.is_empty() {
+        out.push('\n');
+        out.push_str(&t.render(2));
+    }
+    if let Some(l) = &m.live {
+        match &l.error {
+            Some(e) => {
+                let _ = writeln!(
+                    out,
+                    "  {} could not ask Kafka Connect on {}: {e}",
+                    p.warn("live:"),
+                    l.pod.clone().unwrap_or_default()
+                );
+            }
+            None if l.disagreements.is_empty() => {
+                let _ = writeln!(
+                    out,
+                    "  {} Kafka Connect agrees with the CR status",
+                    p.good("live:")
+                );
+            }
+            None => {}
+        }
+    }
+    if !m.findings.is_empty() {
+        out.push('\n');
+        for f in &m.findings {
+            let _ = writeln!(out, "  {} {f}", p.bad("✗"));
+        }
+    }
+}
+
+fn d_alias(m: &Mm2Report, source: bool) -> String {
+    // The connector names carry the direction; fall back to the connect cluster.
+    m.connectors
+        .first()
+        .and_then(|c| c.name.split('.').next())
+        .and_then(|pfx| pfx.split_once("->"))
+        .map(|(s, t)| if source { s.to_string() } else { t.to_string() })
+        .unwrap_or_default()
+}
+
+fn shape(m: &Mm2Report) -> &'static str {
+    match m.shape {
+        mm2_core::resources::strimzi::Mm2Shape::V1beta2 => "v1beta2",
+        mm2_core::resources::strimzi::Mm2Shape::V1 => "v1",
+        mm2_core::resources::strimzi::Mm2Shape::Unknown => "unknown",
+    }
+}
+
+fn age(a: &Option<String>) -> String {
+    a.as_ref().map(|a| format!(" ({a})")).unwrap_or_default()
+}

@@ -1,0 +1,168 @@
+//! What both plugins share on the command line: kubectl's global flags, building the topology
+//! request from them, TTY decisions and error reporting with hints and exit codes.
+
+use crate::clients::{Kubeconfigs, parse_duration};
+use crate::error::{Error, Result};
+use crate::mm2::lifecycle::DryRun;
+use crate::output::{OutputFormat, Palette};
+use crate::topology::{ClusterEntry, ClustersetConfig, TopologyRequest, parse_cluster_flag};
+use clap::builder::TypedValueParser as _;
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// kubectl's global flags (plus the clusterset ones), accepted before or after the subcommand.
+#[derive(Debug, Clone, clap::Args)]
+pub struct GlobalArgs {
+    /// Path to the kubeconfig file (default: $KUBECONFIG, which may list several files, then ~/.kube/config)
+    #[arg(long, global = true, value_name = "PATH")]
+    pub kubeconfig: Option<PathBuf>,
+
+    /// Only use these kube contexts (repeatable or comma-separated; default: every context of the clusterset)
+    #[arg(long, global = true, value_name = "CONTEXT", value_delimiter = ',')]
+    pub context: Vec<String>,
+
+    /// Map a cluster alias to a kube context (repeatable), e.g. --cluster aws=rciis-aws
+    #[arg(long = "cluster", global = true, value_name = "ALIAS=CONTEXT", value_parser = parse_cluster_flag)]
+    pub clusters: Vec<ClusterEntry>,
+
+    /// Clusterset config file (default: $XDG_CONFIG_HOME/kubectl-mm2/clusterset.yaml)
+    #[arg(long, global = true, value_name = "PATH", env = "MM2_CLUSTERSET_CONFIG")]
+    pub clusterset_config: Option<PathBuf>,
+
+    /// Namespace (default: the config file's, else each context's namespace)
+    #[arg(short = 'n', long, global = true, value_name = "NAMESPACE")]
+    pub namespace: Option<String>,
+
+    /// Look in all namespaces
+    #[arg(short = 'A', long, global = true)]
+    pub all_namespaces: bool,
+
+    /// Output format
+    #[arg(short = 'o', long, global = true, value_name = "FORMAT", default_value = "table",
+          value_parser = clap::builder::PossibleValuesParser::new(OutputFormat::NAMES).map(|s| s.parse::<OutputFormat>().unwrap_or_default()))]
+    pub output: OutputFormat,
+
+    /// How long to wait: for each cluster to answer, and for the operator to converge (e.g. 30s, 2m)
+    #[arg(long, global = true, value_name = "DURATION", value_parser = parse_duration)]
+    pub timeout: Option<Duration>,
+
+    /// Only print what would be done (client), or have the server validate it without persisting (server)
+    #[arg(long, global = true, value_name = "MODE", num_args = 0..=1, default_missing_value = "client",
+          default_value = "none", value_parser = clap::builder::PossibleValuesParser::new(["none", "client", "server"]).map(|s| s.parse::<DryRun>().unwrap_or_default()))]
+    pub dry_run: DryRun,
+
+    /// Answer yes to every confirmation (required for risky changes when not on a terminal)
+    #[arg(short = 'y', long, global = true)]
+    pub yes: bool,
+
+    /// More detail on stderr (repeat for more)
+    #[arg(short = 'v', long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+}
+
+impl GlobalArgs {
+    /// The kubeconfig as selected by the flags and environment.
+    pub fn kubeconfigs(&self) -> Result<Kubeconfigs> {
+        Kubeconfigs::load(self.kubeconfig.as_deref())
+    }
+
+    /// The topology request these flags describe.
+    pub fn topology_request(&self) -> Result<TopologyRequest> {
+        Ok(TopologyRequest {
+            contexts: self.context.clone(),
+            clusters: self.clusters.clone(),
+            namespace: self.namespace.clone(),
+            all_namespaces: self.all_namespaces,
+            config: ClustersetConfig::load(self.clusterset_config.as_deref())?,
+        })
+    }
+
+    /// `--timeout`, or the command's default.
+    pub fn timeout_or(&self, default: Duration) -> Duration {
+        self.timeout.unwrap_or(default)
+    }
+}
+
+/// Is a human at the keyboard? Both stdin and stderr must be terminals (prompts read one and
+/// draw on the other), and CI must not be set.
+pub fn interactive() -> bool {
+    std::io::stdin().is_terminal()
+        && std::io::stderr().is_terminal()
+        && std::env::var_os("CI").is_none_or(|v| v.is_empty())
+}
+
+/// Where stdout goes when it is a regular file (`/proc/self/fd/1`), to confirm a shell redirect.
+pub fn stdout_file() -> Option<PathBuf> {
+    let p = std::fs::read_link("/proc/self/fd/1").ok()?;
+    std::fs::metadata(&p).ok().filter(|m| m.is_file()).map(|_| p)
+}
+
+/// Print an error the way every command does: what failed, on which context, what to do.
+pub fn report_error(prog: &str, err: &Error) -> u8 {
+    let pal = Palette::for_stderr();
+    eprintln!("{} {err}", pal.bad("error:"));
+    if let Error::Direction(crate::direction::DirectionError::ShellRedirect { .. }) = err {
+        if let Some(f) = stdout_file() {
+            eprintln!(
+                "{} stdout of this command is the file {}",
+                pal.warn("note:"),
+                f.display()
+            );
+        }
+    }
+    if let Some(h) = err.hint() {
+        for (i, line) in h.lines().enumerate() {
+            if i == 0 {
+                eprintln!("{} {line}", pal.warn("hint:"));
+            } else {
+                eprintln!("      {line}");
+            }
+        }
+    }
+    let _ = prog;
+    err.exit_code()
+}
+
+/// Ask for confirmation on a terminal; elsewhere demand `--yes`.
+pub fn confirm(question: &str, yes: bool) -> Result<()> {
+    if yes {
+        return Ok(());
+    }
+    if !interactive() {
+        return Err(Error::Refused {
+            reason: format!("{question} — confirmation needed, but there is no terminal to ask on"),
+            hint: "re-run with --yes to confirm".into(),
+        });
+    }
+    let ok = dialoguer::Confirm::new()
+        .with_prompt(question)
+        .default(false)
+        .interact()
+        .map_err(|e| Error::Usage(e.to_string()))?;
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::Refused {
+            reason: "aborted".into(),
+            hint: String::new(),
+        })
+    }
+}
+
+/// Catch the unquoted-`>` shell trap before touching any cluster: `proxmox-` can only be the left
+/// half of `proxmox->aws`. When stdout is a regular file, its name is the target alias.
+pub fn direction_precheck(arg: Option<&str>) -> Result<()> {
+    let Some(arg) = arg else { return Ok(()) };
+    match crate::direction::parse(arg, &[]) {
+        Err(crate::direction::DirectionError::ShellRedirect { got, alias, file }) => {
+            let file = file.or_else(|| {
+                stdout_file().and_then(|p| p.file_name().map(|f| f.to_string_lossy().into_owned()))
+            });
+            Err(Error::Direction(
+                crate::direction::DirectionError::ShellRedirect { got, alias, file },
+            ))
+        }
+        _ => Ok(()),
+    }
+}

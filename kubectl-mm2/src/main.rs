@@ -2,6 +2,7 @@
 //!
 //! Thin on purpose: arguments are parsed here, everything else lives in `mm2-core`.
 
+mod lag_cmd;
 mod lifecycle_cmd;
 mod render;
 
@@ -29,6 +30,10 @@ Examples:
   kubectl mm2 scale proxmox:aws 3 --tasks-max 10
 
 Directions: SOURCE->TARGET (quoted), SOURCE:TARGET, SOURCE-to-TARGET or the MM2 name mm2-SOURCE-to-TARGET.
+  # Records behind per partition; Nagios exit codes 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN
+  kubectl mm2 lag --top 10
+  kubectl mm2 lag proxmox:aws --watch
+
 Exit codes: 0 ok, 1 error, 2 usage, 3 degraded, 4 unreachable, 5 not converged in --timeout,
             6 refused (Flux, paused reconciliation, failed connector), 7 forbidden (RBAC).";
 
@@ -59,7 +64,7 @@ enum Cmd {
     /// Scale the Connect workers (and optionally the source connector's tasksMax) of a direction
     Scale(lifecycle_cmd::ScaleArgs),
     /// Replication lag per direction, topic and partition (Nagios exit codes)
-    Lag(LagArgs),
+    Lag(lag_cmd::LagArgs),
 }
 
 #[derive(Debug, Args)]
@@ -81,12 +86,6 @@ struct PauseArgs {
     /// Stop instead of pause: tasks are shut down and release their resources
     #[arg(long)]
     stop: bool,
-}
-
-#[derive(Debug, Args)]
-struct LagArgs {
-    /// Direction (default: all)
-    direction: Option<String>,
 }
 
 fn main() -> ExitCode {
@@ -122,7 +121,7 @@ async fn run(cli: Cli) -> u8 {
             lifecycle_cmd::set_state(g, a, mm2_core::resources::strimzi::ConnectorState::Running).await
         }
         Cmd::Scale(a) => lifecycle_cmd::scale(g, a).await,
-        Cmd::Lag(_) => Err(Error::NotImplemented("kubectl mm2 lag")),
+        Cmd::Lag(a) => return lag_cmd::run(g, a).await,
     };
     match result {
         Ok(code) => code,

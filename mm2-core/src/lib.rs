@@ -17,6 +17,7 @@ pub mod cli;
 pub mod clients;
 pub mod direction;
 pub mod error;
+pub mod lag;
 pub mod mm2;
 pub mod output;
 pub mod resources;

@@ -102,9 +102,8 @@ pub fn plan_state(
     for &kind in kinds.iter().filter(|k| configured.contains(k)) {
         let current = spec.connector(index, kind).cloned().unwrap_or_default();
         let from = current.desired_state();
-        // Already there *and* spelled with `state` (or nothing to override): nothing to write.
-        let needs_state_field = current.pause == Some(true) && current.state.is_none();
-        if from == to && !needs_state_field {
+        // Already there (also when through the deprecated `pause: true`): nothing to write.
+        if from == to {
             plan.unchanged.push(kind);
             continue;
         }

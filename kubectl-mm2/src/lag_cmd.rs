@@ -1,0 +1,317 @@
+//! `kubectl mm2 lag`: argument handling, rendering and `--watch`; logic in
+//! `mm2_core::{lag, mm2::lag_report}`.
+
+use clap::Args;
+use mm2_core::cli::GlobalArgs;
+use mm2_core::clients::parse_duration;
+use mm2_core::error::{Error, Result};
+use mm2_core::lag::{self, Severity, Thresholds};
+use mm2_core::mm2::lag_report::{self, LagOptions, LagReport};
+use mm2_core::output::{Health, OutputFormat, Palette, Table};
+use std::fmt::Write as _;
+use std::time::{Duration, Instant};
+
+/// Flags of lag.
+#[derive(Debug, Args)]
+pub struct LagArgs {
+    /// Direction (default: all)
+    pub direction: Option<String>,
+    /// Only topics matching this regular expression (source or remote name)
+    #[arg(long, value_name = "REGEX")]
+    pub topic: Option<String>,
+    /// Only the N worst partitions per direction
+    #[arg(long, value_name = "N")]
+    pub top: Option<usize>,
+    /// WARNING above this many records behind (direction total)
+    #[arg(long, value_name = "RECORDS", default_value_t = 10_000)]
+    pub warn: u64,
+    /// CRITICAL above this many records behind
+    #[arg(long, value_name = "RECORDS", default_value_t = 50_000)]
+    pub crit: u64,
+    /// WARNING above this replication latency (e.g. 30s, 500ms)
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub warn_latency: Option<Duration>,
+    /// CRITICAL above this replication latency
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub crit_latency: Option<Duration>,
+    /// Refresh every INTERVAL (default 5s) until Ctrl-C, with catch-up rate and ETA
+    #[arg(long, value_name = "INTERVAL", num_args = 0..=1, default_missing_value = "5s", value_parser = parse_duration)]
+    pub watch: Option<Duration>,
+}
+
+const READ_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Run `lag`; errors become UNKNOWN (3), the Nagios convention.
+pub async fn run(g: &GlobalArgs, a: &LagArgs) -> u8 {
+    match lag(g, a).await {
+        Ok(code) => code,
+        Err(e) => {
+            mm2_core::cli::report_error("kubectl mm2", &e);
+            Severity::Unknown.exit_code() as u8
+        }
+    }
+}
+
+async fn lag(g: &GlobalArgs, a: &LagArgs) -> Result<u8> {
+    mm2_core::cli::direction_precheck(a.direction.as_deref())?;
+    if a.warn > a.crit {
+        return Err(Error::Usage(format!(
+            "--warn {} is above --crit {}",
+            a.warn, a.crit
+        )));
+    }
+    let topic = match &a.topic {
+        Some(t) => Some(regex::Regex::new(t).map_err(|e| Error::Usage(format!("--topic: {e}")))?),
+        None => None,
+    };
+    let opts = LagOptions {
+        thresholds: Thresholds {
+            warn_records: a.warn,
+            crit_records: a.crit,
+            warn_latency_ms: a.warn_latency.map(|d| d.as_secs_f64() * 1000.0),
+            crit_latency_ms: a.crit_latency.map(|d| d.as_secs_f64() * 1000.0),
+        },
+        topic,
+        top: a.top,
+    };
+    let kc = g.kubeconfigs()?;
+    let req = g.topology_request()?;
+    let timeout = g.timeout_or(READ_TIMEOUT);
+    let once = || async {
+        let topo = mm2_core::topology::discover(&kc, &req, timeout).await?;
+        let only = match &a.direction {
+            Some(d) => vec![mm2_core::direction::parse(d, &topo.aliases())?],
+            None => vec![],
+        };
+        if topo.directions().is_empty() && only.is_empty() {
+            return Err(crate::no_directions(&topo, &kc));
+        }
+        Ok::<LagReport, Error>(lag_report::build(&topo, &only, &opts).await)
+    };
+    let Some(interval) = a.watch else {
+        let report = once().await?;
+        print_report(g.output, &report, None);
+        return Ok(report.severity.exit_code() as u8);
+    };
+    let term = console::Term::stdout();
+    let tty = term.is_term() && !g.output.is_machine();
+    let mut prev: Option<(LagReport, Instant)> = None;
+    let mut drawn = 0usize;
+    loop {
+        let report = once().await?;
+        let now = Instant::now();
+        let text = render(
+            &report,
+            g.output == OutputFormat::Wide,
+            prev.as_ref().map(|(r, t)| (r, now - *t)),
+        );
+        if let Some(s) = g.output.serialize(&report) {
+            print!("{s}");
+        } else if tty {
+            let _ = term.clear_last_lines(drawn);
+            print!("{text}");
+            drawn = text.lines().count();
+        } else {
+            println!(
+                "--- {}",
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_secs())
+                    .unwrap_or(0)
+            );
+            print!("{text}");
+        }
+        let code = report.severity.exit_code() as u8;
+        prev = Some((report, now));
+        tokio::select! {
+            _ = tokio::time::sleep(interval) => {}
+            _ = tokio::signal::ctrl_c() => { return Ok(code); }
+        }
+    }
+}
+
+fn print_report(fmt: OutputFormat, report: &LagReport, prev: Option<(&LagReport, Duration)>) {
+    match fmt.serialize(report) {
+        Some(s) => print!("{s}"),
+        None => print!("{}", render(report, fmt == OutputFormat::Wide, prev)),
+    }
+}
+
+fn sev(p: &Palette, s: Severity) -> String {
+    let h = match s {
+        Severity::Ok => Health::Good,
+        Severity::Warning => Health::Warn,
+        _ => Health::Bad,
+    };
+    p.health(h, s.as_str())
+}
+
+fn num(v: Option<f64>) -> String {
+    match v {
+        Some(x) if x.is_finite() => {
+            let n = x.round() as i64;
+            let s = n.abs().to_string();
+            let mut out = String::new();
+            for (i, c) in s.chars().enumerate() {
+                if i > 0 && (s.len() - i) % 3 == 0 {
+                    out.push(',');
+                }
+                out.push(c);
+            }
+            if n < 0 { format!("-{out}") } else { out }
+        }
+        Some(_) => "NaN".into(),
+        None => "-".into(),
+    }
+}
+
+fn ms(v: Option<f64>) -> String {
+    match v {
+        Some(x) if x.is_finite() && x >= 10_000.0 => format!("{:.1}s", x / 1000.0),
+        Some(x) if x.is_finite() => format!("{x:.0}ms"),
+        _ => "-".into(),
+    }
+}
+
+/// Human rendering, with catch-up figures when a previous snapshot is given.
+pub fn render(report: &LagReport, wide: bool, prev: Option<(&LagReport, Duration)>) -> String {
+    let p = Palette::for_stdout();
+    let mut out = String::new();
+    for d in &report.directions {
+        let e = &d.evaluation;
+        let basis = match e.basis {
+            Some(lag::LagBasis::RecordsLag) => "records-lag",
+            Some(lag::LagBasis::InFlight) => "in flight (records-lag not exported)",
+            None => "no figure",
+        };
+        let _ = writeln!(
+            out,
+            "{}  {}  {} records behind ({basis}), max latency {}{}",
+            p.bold(&d.direction),
+            sev(&p, e.severity),
+            num(e.records_behind),
+            ms(e.max_latency_ms),
+            match (&d.mm2, &d.context) {
+                (Some(m), Some(c)) => format!("   [{}/{m} in {c}]", d.namespace.clone().unwrap_or_default()),
+                _ => String::new(),
+            }
+        );
+        for r in &e.reasons {
+            let _ = writeln!(out, "  {} {r}", p.dim("·"));
+        }
+        if let Some(err) = &d.error {
+            let _ = writeln!(out, "  {} {}", p.bad(&format!("[{}]", err.kind)), err.message);
+            if let Some(h) = &err.hint {
+                let _ = writeln!(out, "  {} {h}", p.dim("hint:"));
+            }
+        }
+        if let (Some((pr, elapsed)), Some(cur)) = (prev, &d.lag) {
+            let before = pr
+                .directions
+                .iter()
+                .find(|x| x.direction == d.direction)
+                .and_then(|x| x.lag.as_ref());
+            if let Some(c) = before.and_then(|b| lag::catch_up(b, cur, elapsed)) {
+                let eta = match c.eta_s {
+                    Some(s) if s == 0.0 => "caught up".to_string(),
+                    Some(s) => format!("ETA {}", mm2_core::error::humantime(Duration::from_secs_f64(s))),
+                    None => "not catching up".into(),
+                };
+                let _ = writeln!(out, "  catch-up {:+.0} records/s, {eta}", c.rate_per_s);
+            }
+        }
+        let Some(l) = &d.lag else { continue };
+        if let Some(f) = l.in_flight {
+            let _ = writeln!(out, "  in flight (poll − write): {}", num(Some(f)));
+        }
+        let mut t = if wide {
+            Table::new([
+                "TOPIC",
+                "REMOTE TOPIC",
+                "PARTITION",
+                "RECORDS BEHIND",
+                "LATENCY",
+                "RECORD AGE",
+                "RECORDS/S",
+                "BYTES/S",
+                "FROM",
+            ])
+        } else {
+            Table::new([
+                "TOPIC",
+                "PARTITION",
+                "RECORDS BEHIND",
+                "LATENCY",
+                "RECORD AGE",
+                "RECORDS/S",
+            ])
+        };
+        for part in &l.partitions {
+            let ps = lag::partition_severity(part, &report.thresholds);
+            let behind = num(part.records_lag);
+            let behind = if matches!(ps, Severity::Critical | Severity::Warning) {
+                sev_color(&p, ps, &behind)
+            } else {
+                behind
+            };
+            if wide {
+                let from = part
+                    .sources
+                    .records_lag
+                    .map(|s| format!("{s:?}"))
+                    .unwrap_or_else(|| "-".into());
+                t.row([
+                    part.topic.clone(),
+                    part.remote_topic.clone(),
+                    part.partition.to_string(),
+                    behind,
+                    ms(part.replication_latency_ms),
+                    ms(part.record_age_ms),
+                    num(part.record_rate),
+                    num(part.byte_rate),
+                    from,
+                ]);
+            } else {
+                t.row([
+                    part.topic.clone(),
+                    part.partition.to_string(),
+                    behind,
+                    ms(part.replication_latency_ms),
+                    ms(part.record_age_ms),
+                    num(part.record_rate),
+                ]);
+            }
+        }
+        if !t.is_empty() {
+            out.push_str(&t.render(2));
+        }
+        if wide && !l.groups.is_empty() {
+            let mut g = Table::new(["GROUP", "PARTITIONS", "CHECKPOINT LATENCY"]);
+            for grp in &l.groups {
+                g.row([
+                    grp.group.clone(),
+                    grp.partitions.to_string(),
+                    ms(grp.max_checkpoint_latency_ms),
+                ]);
+            }
+            out.push_str(&g.render(2));
+        }
+        for pe in &l.pod_errors {
+            let _ = writeln!(out, "  {} pod {}: {}", p.warn("⚠"), pe.pod, pe.reason);
+        }
+        for adv in &d.advice {
+            let _ = writeln!(out, "  {} {}", p.warn("missing:"), adv.statement);
+            for line in adv.rule_yaml.lines() {
+                let _ = writeln!(out, "      {line}");
+            }
+        }
+    }
+    out
+}
+
+fn sev_color(p: &Palette, s: Severity, text: &str) -> String {
+    match s {
+        Severity::Warning => p.warn(text),
+        _ => p.bad(text),
+    }
+}

@@ -1,0 +1,192 @@
+//! `kubectl mm2 lag`: scrape every MM2 pod's JMX exporter through the API server's pod proxy
+//! (`/api/v1/namespaces/{ns}/pods/{pod}:9404/proxy/metrics`: works from a laptop, no
+//! port-forward, no exec), then aggregate and judge with [`crate::lag`].
+
+use crate::clients::{ContextClient, Op};
+use crate::direction::Direction;
+use crate::lag::{self, Advice, DirectionLag, Evaluation, PodScrape, Severity, Thresholds};
+use crate::mm2::inventory::Mm2Object;
+use crate::mm2::status::Problem;
+use crate::resources::strimzi::parse_label_selector;
+use crate::topology::Topology;
+use k8s_openapi::api::core::v1::Pod;
+use serde::Serialize;
+
+/// Port of the `tcp-prometheus` container port Strimzi opens for the JMX exporter.
+pub const METRICS_PORT: u16 = 9404;
+/// Schema identifier of the JSON/YAML output.
+pub const SCHEMA: &str = "kubectl-mm2.dev/lag/v1";
+
+/// Options that shape the report.
+#[derive(Debug, Clone, Default)]
+pub struct LagOptions {
+    pub thresholds: Thresholds,
+    pub topic: Option<regex::Regex>,
+    pub top: Option<usize>,
+}
+
+/// One direction's lag with its verdict and advice.
+#[derive(Debug, Clone, Serialize)]
+pub struct DirectionLagReport {
+    pub direction: String,
+    pub context: Option<String>,
+    pub mm2: Option<String>,
+    pub namespace: Option<String>,
+    pub evaluation: Evaluation,
+    pub lag: Option<DirectionLag>,
+    pub advice: Vec<Advice>,
+    pub error: Option<Problem>,
+}
+
+/// The whole report.
+#[derive(Debug, Clone, Serialize)]
+pub struct LagReport {
+    pub schema: &'static str,
+    pub severity: Severity,
+    pub thresholds: Thresholds,
+    pub directions: Vec<DirectionLagReport>,
+}
+
+fn unknown(d: &Direction, reason: String) -> Evaluation {
+    Evaluation {
+        source: d.source.clone(),
+        target: d.target.clone(),
+        severity: Severity::Unknown,
+        basis: None,
+        records_behind: None,
+        max_partition_records_lag: None,
+        max_latency_ms: None,
+        reasons: vec![reason],
+    }
+}
+
+/// Build the report for the requested directions (all when empty).
+pub async fn build(topo: &Topology, only: &[Direction], opts: &LagOptions) -> LagReport {
+    let mut dirs = topo.directions();
+    if !only.is_empty() {
+        dirs = only.to_vec();
+    }
+    let reports = futures::future::join_all(dirs.iter().map(|d| direction_report(topo, d, opts))).await;
+    let severity = Severity::worst_of(reports.iter().map(|r| r.evaluation.severity));
+    let severity = if reports.is_empty() {
+        Severity::Unknown
+    } else {
+        severity
+    };
+    LagReport {
+        schema: SCHEMA,
+        severity,
+        thresholds: opts.thresholds,
+        directions: reports,
+    }
+}
+
+async fn direction_report(topo: &Topology, d: &Direction, opts: &LagOptions) -> DirectionLagReport {
+    let empty = |error: Problem| DirectionLagReport {
+        direction: d.to_string(),
+        context: error.context.clone(),
+        mm2: None,
+        namespace: None,
+        evaluation: unknown(d, error.message.clone()),
+        lag: None,
+        advice: vec![],
+        error: Some(error),
+    };
+    let Some(route) = topo.routes_for(d).into_iter().next() else {
+        let err = topo
+            .context_of(&d.source)
+            .and_then(|c| topo.problem(c))
+            .map(Problem::from_error)
+            .unwrap_or(Problem {
+                kind: "not-found",
+                context: None,
+                message: format!("no KafkaMirrorMaker2 runs {d}"),
+                hint: None,
+            });
+        return empty(err);
+    };
+    let (Some(mm2), Some(cc)) = (topo.mm2(route), topo.clients.get(&route.context)) else {
+        return empty(Problem {
+            kind: "error",
+            context: Some(route.context.clone()),
+            message: "not read".into(),
+            hint: None,
+        });
+    };
+    let scrapes = match scrape_pods(cc, mm2, d).await {
+        Ok(s) => s,
+        Err(e) => return empty(Problem::from_error(&e)),
+    };
+    let mut lag = lag::aggregate_direction(d, &scrapes);
+    lag::sort_worst_first(&mut lag.partitions);
+    let evaluation = lag::evaluate(&lag, &opts.thresholds);
+    let advice = lag::advise(&lag);
+    if let Some(re) = &opts.topic {
+        lag::filter_topics(&mut lag.partitions, re);
+    }
+    if let Some(n) = opts.top {
+        lag::top(&mut lag.partitions, n);
+    }
+    DirectionLagReport {
+        direction: d.to_string(),
+        context: Some(mm2.context.clone()),
+        mm2: Some(mm2.name.clone()),
+        namespace: Some(mm2.namespace.clone()),
+        evaluation,
+        lag: Some(lag),
+        advice,
+        error: None,
+    }
+}
+
+/// Scrape every pod of an MM2 concurrently; each failure is kept with its reason.
+pub async fn scrape_pods(
+    cc: &ContextClient,
+    mm2: &Mm2Object,
+    d: &Direction,
+) -> crate::Result<Vec<PodScrape>> {
+    let Some(sel) = mm2.status.as_ref().and_then(|s| s.label_selector.clone()) else {
+        return Ok(vec![PodScrape {
+            pod: format!("{}-mirrormaker2-*", mm2.name),
+            direction: d.clone(),
+            result: Err("the operator has not reported status.labelSelector (no pods yet?)".into()),
+        }]);
+    };
+    let selector: Vec<String> = parse_label_selector(&sel)
+        .into_iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    let api: kube::Api<Pod> = kube::Api::namespaced(cc.client.clone(), &mm2.namespace);
+    let lp = kube::api::ListParams::default().labels(&selector.join(","));
+    let pods = cc
+        .call(Op::new("list", "pods", "Pod").ns(&mm2.namespace), api.list(&lp))
+        .await?;
+    let scrapes = pods.items.iter().map(|p| async move {
+        let pod = p.metadata.name.clone().unwrap_or_default();
+        let ready = p
+            .status
+            .as_ref()
+            .and_then(|s| s.conditions.as_ref())
+            .is_some_and(|cs| cs.iter().any(|c| c.type_ == "Ready" && c.status == "True"));
+        let has_ip = p.status.as_ref().and_then(|s| s.pod_ip.as_ref()).is_some();
+        let result = if !has_ip {
+            Err("pod has no IP (not running)".to_string())
+        } else {
+            let path = format!(
+                "/api/v1/namespaces/{}/pods/{pod}:{METRICS_PORT}/proxy/metrics",
+                mm2.namespace
+            );
+            let op = Op::new("get", "pods/proxy", "Pod").ns(&mm2.namespace).name(&pod);
+            match cc.get_raw(op, &path).await {
+                Ok(text) => Ok(text),
+                Err(e) => Err(format!("{}{e}", if ready { "" } else { "pod not ready; " })),
+            }
+        };
+        PodScrape {
+            pod,
+            direction: d.clone(),
+            result,
+        }
+    });
+    Ok(futures::future::join_all(scrapes).await)
+}

@@ -53,7 +53,7 @@ pub async fn run(g: &GlobalArgs, a: &LagArgs) -> u8 {
 }
 
 async fn lag(g: &GlobalArgs, a: &LagArgs) -> Result<u8> {
-    mm2_core::cli::direction_precheck(a.direction.as_deref())?;
+    mm2_core::cli::direction_precheck(g, a.direction.as_deref()).await?;
     if a.warn > a.crit {
         return Err(Error::Usage(format!(
             "--warn {} is above --crit {}",

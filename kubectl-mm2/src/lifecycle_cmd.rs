@@ -321,7 +321,7 @@ pub async fn set_state(g: &GlobalArgs, a: &StateArgs, to: ConnectorState) -> Res
         ConnectorState::Stopped => "stopped",
         _ => "running",
     };
-    mm2_core::cli::direction_precheck(a.direction.as_deref())?;
+    mm2_core::cli::direction_precheck(g, a.direction.as_deref()).await?;
     let topo = discover(g).await?;
     let dirs = pick_directions(&topo, a.direction.as_deref(), a.all, verb)?;
     if dirs.is_empty() {
@@ -352,6 +352,8 @@ pub async fn set_state(g: &GlobalArgs, a: &StateArgs, to: ConnectorState) -> Res
             continue;
         }
         if !plan.is_noop() {
+            // Refusals first: never suspend Flux for a write we are going to refuse anyway.
+            precheck(&mm2, route, to, a.force)?;
             let change = format!("{verb} {d}");
             flux_gate(g, cc, &mm2, Touches::Mirrors, &change, a.force, a.suspend_flux).await?;
         }
@@ -507,7 +509,7 @@ pub async fn scale(g: &GlobalArgs, a: &ScaleArgs) -> Result<u8> {
             return Err(Error::Usage("REPLICAS must be 0 or more".into()));
         }
     }
-    mm2_core::cli::direction_precheck(Some(&a.direction))?;
+    mm2_core::cli::direction_precheck(g, Some(&a.direction)).await?;
     let topo = discover(g).await?;
     let d = direction::parse(&a.direction, &topo.aliases())?;
     let (route, cc) = route_client(&topo, &d)?;

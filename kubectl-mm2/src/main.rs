@@ -130,7 +130,7 @@ async fn run(cli: Cli) -> u8 {
 }
 
 async fn status(g: &GlobalArgs, a: &StatusArgs) -> Result<u8, Error> {
-    mm2_core::cli::direction_precheck(a.direction.as_deref())?;
+    mm2_core::cli::direction_precheck(g, a.direction.as_deref()).await?;
     let kc = g.kubeconfigs()?;
     let req = g.topology_request()?;
     let timeout = g.timeout_or(std::time::Duration::from_secs(10));

@@ -133,19 +133,27 @@ fn mm2(out: &mut String, p: &Palette, m: &Mm2Report, wide: bool) {
             p.bad("PAUSED (strimzi.io/pause-reconciliation=true)"),
         ));
     }
+    // Warnings grouped by reason: five DeprecatedFields lines say one thing.
+    let mut groups: Vec<(String, Vec<String>)> = Vec::new();
     for c in &m.conditions {
-        kv.push((
-            "Condition".into(),
-            format!(
-                "{}={} {} {}",
-                c.type_,
-                c.status,
-                c.reason.clone().unwrap_or_default(),
-                c.message.clone().unwrap_or_default()
-            )
-            .trim_end()
-            .to_string(),
-        ));
+        let key = format!("{}={} {}", c.type_, c.status, c.reason.clone().unwrap_or_default()).trim_end().to_string();
+        let msg = c.message.clone().unwrap_or_default();
+        let item = msg
+            .split_once("at path ")
+            .and_then(|(_, rest)| rest.split_once(' '))
+            .map(|(path, _)| path.to_string())
+            .unwrap_or(msg);
+        match groups.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, items)) => items.push(item),
+            None => groups.push((key, vec![item])),
+        }
+    }
+    for (key, items) in groups {
+        let mut line = format!("{key}: {}", items.join(", "));
+        if key.ends_with("DeprecatedFields") {
+            line.push_str(&p.dim("  (Strimzi's v1-api-conversion tool converts the resource to v1)"));
+        }
+        kv.push(("Condition".into(), line));
     }
     let secrets: Vec<String> = m
         .secrets

@@ -150,19 +150,25 @@ pub fn confirm(question: &str, yes: bool) -> Result<()> {
     }
 }
 
-/// Catch the unquoted-`>` shell trap before touching any cluster: `proxmox-` can only be the left
-/// half of `proxmox->aws`. When stdout is a regular file, its name is the target alias.
-pub fn direction_precheck(arg: Option<&str>) -> Result<()> {
+/// Catch the unquoted-`>` shell trap before acting: `proxmox-` can only be the left half of
+/// `proxmox->aws`. The target alias is the name of the file stdout went to when it is a regular
+/// file, else the peer the clusterset knows (a quick, best-effort discovery).
+pub async fn direction_precheck(g: &GlobalArgs, arg: Option<&str>) -> Result<()> {
+    use crate::direction::DirectionError;
     let Some(arg) = arg else { return Ok(()) };
-    match crate::direction::parse(arg, &[]) {
-        Err(crate::direction::DirectionError::ShellRedirect { got, alias, file }) => {
-            let file = file.or_else(|| {
-                stdout_file().and_then(|p| p.file_name().map(|f| f.to_string_lossy().into_owned()))
-            });
-            Err(Error::Direction(
-                crate::direction::DirectionError::ShellRedirect { got, alias, file },
-            ))
+    let Err(DirectionError::ShellRedirect { got, alias, file }) = crate::direction::parse(arg, &[]) else {
+        return Ok(());
+    };
+    let mut file =
+        file.or_else(|| stdout_file().and_then(|p| p.file_name().map(|f| f.to_string_lossy().into_owned())));
+    if file.is_none() {
+        if let (Ok(kc), Ok(req)) = (g.kubeconfigs(), g.topology_request()) {
+            if let Ok(topo) = crate::topology::discover(&kc, &req, Duration::from_secs(3)).await {
+                if let Err(DirectionError::ShellRedirect { file: f, .. }) = crate::direction::parse(arg, &topo.aliases()) {
+                    file = f;
+                }
+            }
         }
-        _ => Ok(()),
     }
+    Err(Error::Direction(DirectionError::ShellRedirect { got, alias, file }))
 }

@@ -8,6 +8,7 @@
 //! | [`direction`] | parse `proxmox->aws` and friends, explain the unquoted-`>` shell trap |
 //! | [`topology`] | aliases, contexts, which KafkaMirrorMaker2 runs each direction |
 //! | [`resources`] | typed views of Strimzi, MCS and Flux resources; version discovery |
+//! | [`complete`] | shell completion: kubectl's `__complete` protocol, live candidates, scripts |
 //! | [`clients`] | one kube client per context, every call under a deadline, typed errors |
 //! | [`mm2`] | KafkaMirrorMaker2 status and lifecycle |
 //! | [`output`] | table / wide / json / yaml, colour rules |
@@ -15,6 +16,8 @@
 
 pub mod cli;
 pub mod clients;
+pub mod clusterset;
+pub mod complete;
 pub mod direction;
 pub mod error;
 pub mod lag;

@@ -77,6 +77,42 @@ impl Clusterset {
     pub fn first_problem(&self) -> Option<Error> {
         self.problems.first().map(|p| reclone(&p.error))
     }
+
+    /// Make `context` a member, replacing the member that reaches the same API server (zero-config
+    /// discovery keeps one context per server, e.g. `rciis-aws` but not `viewer@rciis-aws`; a
+    /// command run with `--context viewer@rciis-aws` must act as that user).
+    pub async fn ensure_context(&mut self, kc: &Kubeconfigs, context: &str, timeout: Duration) -> Result<()> {
+        kc.check_context(context)?;
+        if self.members.iter().any(|m| m.context == context) {
+            return Ok(());
+        }
+        let server = kc.server_of(context);
+        let mut alias = None;
+        if let Some(pos) = self
+            .members
+            .iter()
+            .position(|m| server.is_some() && kc.server_of(&m.context) == server)
+        {
+            let old = self.members.remove(pos);
+            self.clients.remove(&old.context);
+            self.problems.retain(|p| p.context != old.context);
+            alias = old.alias;
+        }
+        match kc.connect(context, timeout).await {
+            Ok(c) => {
+                self.clients.insert(context.to_string(), c);
+            }
+            Err(error) => self.problems.push(Problem {
+                context: context.to_string(),
+                error,
+            }),
+        }
+        self.members.push(Member {
+            context: context.to_string(),
+            alias,
+        });
+        Ok(())
+    }
 }
 
 /// The namespace MCS commands use: `-n`, the config file's, the current context's, `default`.

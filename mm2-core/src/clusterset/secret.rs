@@ -545,7 +545,10 @@ mod tests {
             type_: "Opaque".into(),
             data: data(&[
                 ("password", "s3cr3t-PASSWORD"),
-                ("sasl.jaas.config", "ScramLoginModule required password=\"s3cr3t-PASSWORD\";"),
+                (
+                    "sasl.jaas.config",
+                    "ScramLoginModule required password=\"s3cr3t-PASSWORD\";",
+                ),
             ]),
             labels: BTreeMap::from([
                 ("strimzi.io/cluster".into(), "kafka-rciis-prod".into()),
@@ -553,12 +556,18 @@ mod tests {
                 ("app.kubernetes.io/name".into(), "strimzi-user-operator".into()),
                 ("app.kubernetes.io/instance".into(), "mm2-user".into()),
                 ("app.kubernetes.io/part-of".into(), "strimzi-mm2-user".into()),
-                ("app.kubernetes.io/managed-by".into(), "strimzi-user-operator".into()),
+                (
+                    "app.kubernetes.io/managed-by".into(),
+                    "strimzi-user-operator".into(),
+                ),
                 ("kustomize.toolkit.fluxcd.io/name".into(), "kafka".into()),
                 ("team".into(), "integration".into()),
             ]),
             annotations: Redacted(BTreeMap::from([
-                ("kubectl.kubernetes.io/last-applied-configuration".into(), "{\"data\":{}}".into()),
+                (
+                    "kubectl.kubernetes.io/last-applied-configuration".into(),
+                    "{\"data\":{}}".into(),
+                ),
                 ("owner-contact".into(), "ops@example.org".into()),
             ])),
             owner_references: vec![OwnerRef {
@@ -587,7 +596,9 @@ mod tests {
         assert_eq!(d.annotations.0[ANN_SOURCE_RV], "4711");
         assert!(d.annotations.0[ANN_CONTENT_HASH].starts_with("sha256:"));
         let body = d.apply_body(None).to_string();
-        assert!(!body.contains("ownerReferences") && !body.contains("uid") && !body.contains("managedFields"));
+        assert!(
+            !body.contains("ownerReferences") && !body.contains("uid") && !body.contains("managedFields")
+        );
         assert!(!body.contains("strimzi.io") && !body.contains("resourceVersion\":\"4711"));
         // Without an operator's managed-by, app.kubernetes.io/part-of is a user label.
         let l = BTreeMap::from([("app.kubernetes.io/part-of".to_string(), "rciis".to_string())]);
@@ -687,7 +698,12 @@ mod tests {
         assert_eq!(p["metadata"]["resourceVersion"], "77");
         assert!(p["metadata"]["ownerReferences"].is_null());
         assert!(p["metadata"].as_object().unwrap().contains_key("ownerReferences"));
-        assert!(p["metadata"]["labels"].as_object().unwrap().contains_key("strimzi.io/kind"));
+        assert!(
+            p["metadata"]["labels"]
+                .as_object()
+                .unwrap()
+                .contains_key("strimzi.io/kind")
+        );
         assert!(!p["metadata"]["labels"].as_object().unwrap().contains_key("team"));
         assert!(
             p["metadata"]["annotations"]
@@ -695,7 +711,10 @@ mod tests {
                 .unwrap()
                 .contains_key("kubectl.kubernetes.io/last-applied-configuration")
         );
-        assert_eq!(p["data"].as_object().unwrap().keys().collect::<Vec<_>>(), vec!["extra"]);
+        assert_eq!(
+            p["data"].as_object().unwrap().keys().collect::<Vec<_>>(),
+            vec!["extra"]
+        );
         assert!(!p.to_string().contains("s3cr3t"));
         // A clean copy needs no cleanup.
         let clean = SecretView {

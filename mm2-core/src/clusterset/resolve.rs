@@ -1,0 +1,994 @@
+//! `resolve`: why does (or doesn't) `NAME.NS.svc.clusterset.local` resolve? Facts are gathered
+//! from every context concurrently; [`findings`] turns them into diagnoses with a next step. The
+//! judgement is a pure function of the facts, so it is unit-tested without clusters.
+//!
+//! Condition types and reasons are those mcs-api and Cilium write (mcs-flux.md §1.2, §2.2): the
+//! robust health check is `Valid==True && Conflict!=True` (Cilium's MID generation keeps
+//! `Ready=True` during a conflict).
+
+use super::export::{
+    PortSpec, export_resource, import_resource, mcs_version, service_resource, shape_of_service,
+};
+use super::members::Clusterset;
+use crate::clients::{ContextClient, Op, resource_name};
+use crate::error::{Error, Result, exit};
+use crate::resources::{Condition, api_resource, condition, mcs};
+use kube::api::ListParams;
+use serde::Serialize;
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+/// How bad a finding is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Error,
+    Warning,
+    Info,
+}
+
+/// One diagnosis.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Finding {
+    pub severity: Severity,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub context: Option<String>,
+    pub diagnosis: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub next_step: String,
+}
+
+/// The Service of that name in one cluster.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ServiceFacts {
+    /// `ClusterIP`, `NodePort`, `LoadBalancer`, `ExternalName`.
+    #[serde(rename = "type")]
+    pub type_: String,
+    pub headless: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cluster_ip: Option<String>,
+    pub ports: Vec<PortSpec>,
+    pub selector: BTreeMap<String, String>,
+    /// Ready endpoint addresses in its EndpointSlices (None: could not read).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ready_endpoints: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub not_ready_endpoints: Option<usize>,
+}
+
+/// The ServiceExport in one cluster.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExportFacts {
+    pub api_version: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub created: Option<String>,
+    pub conditions: Vec<Condition>,
+}
+
+/// The ServiceImport in one cluster.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ImportFacts {
+    #[serde(rename = "type")]
+    pub type_: String,
+    pub ports: Vec<PortSpec>,
+    pub ips: Vec<String>,
+    /// Exporting clusters, as the MCS controller names them.
+    pub clusters: Vec<String>,
+    pub conditions: Vec<Condition>,
+}
+
+/// One EndpointSlice labelled `multicluster.kubernetes.io/service-name`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SliceFacts {
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source_cluster: Option<String>,
+    pub ready: usize,
+    pub total: usize,
+}
+
+/// Everything read in one context.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ContextSection {
+    pub context: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub alias: Option<String>,
+    pub reachable: bool,
+    /// Why it could not be read at all.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// MCS API version used (None: the cluster does not serve multicluster.x-k8s.io).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mcs_api: Option<String>,
+    /// The namespace exists (None: could not tell).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub namespace_exists: Option<bool>,
+    pub service: Option<ServiceFacts>,
+    pub service_export: Option<ExportFacts>,
+    pub service_import: Option<ImportFacts>,
+    /// EndpointSlice API version served (`v1`, or `v1beta1` on old clusters).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub endpoint_slice_version: Option<String>,
+    pub multicluster_endpoint_slices: Vec<SliceFacts>,
+    /// Reads that failed (forbidden ...), one line each.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub read_errors: Vec<String>,
+}
+
+/// The report `resolve` prints (stable JSON: field order is fixed here).
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ResolveReport {
+    pub name: String,
+    pub namespace: String,
+    pub dns: String,
+    pub resolvable: bool,
+    pub exporting_contexts: Vec<String>,
+    pub contexts: Vec<ContextSection>,
+    pub findings: Vec<Finding>,
+}
+
+impl ResolveReport {
+    /// 0 resolvable; 4 when a cluster could not be asked; 3 otherwise.
+    pub fn exit_code(&self) -> u8 {
+        if self.resolvable {
+            exit::OK
+        } else if self.contexts.iter().any(|c| !c.reachable) {
+            exit::UNREACHABLE
+        } else {
+            exit::DEGRADED
+        }
+    }
+}
+
+fn conditions_of(v: &Value) -> Vec<Condition> {
+    serde_json::from_value(v["status"]["conditions"].clone()).unwrap_or_default()
+}
+
+fn ports_of(v: &Value) -> Vec<PortSpec> {
+    let mut p = shape_of_service(&serde_json::json!({ "ports": v["ports"].clone() })).ports;
+    p.sort();
+    p
+}
+
+/// Count ready and not-ready addresses in EndpointSlices (`ready` unset means ready).
+fn count_endpoints(slices: &[kube::core::DynamicObject]) -> (usize, usize) {
+    let mut ready = 0;
+    let mut not_ready = 0;
+    for s in slices {
+        for e in s.data["endpoints"].as_array().into_iter().flatten() {
+            let n = e["addresses"].as_array().map(Vec::len).unwrap_or(0);
+            if e["conditions"]["ready"].as_bool().unwrap_or(true) {
+                ready += n;
+            } else {
+                not_ready += n;
+            }
+        }
+    }
+    (ready, not_ready)
+}
+
+async fn list_labelled(
+    cc: &ContextClient,
+    ar: &kube::core::ApiResource,
+    ns: &str,
+    selector: &str,
+) -> Result<Vec<kube::core::DynamicObject>> {
+    let res = resource_name(ar);
+    let api = cc.dynamic(ar, ns);
+    Ok(cc
+        .call(
+            Op::new("list", &res, &ar.kind).ns(ns),
+            api.list(&ListParams::default().labels(selector)),
+        )
+        .await?
+        .items)
+}
+
+/// Read one context. Failures of single reads are recorded, not fatal.
+pub async fn gather(cc: &ContextClient, alias: Option<String>, ns: &str, name: &str) -> ContextSection {
+    let mut s = ContextSection {
+        context: cc.context.clone(),
+        alias,
+        reachable: true,
+        ..Default::default()
+    };
+    let note = |s: &mut ContextSection, e: Error| {
+        if e.is_unreachable() {
+            s.reachable = false;
+            s.error = Some(e.to_string());
+        } else {
+            s.read_errors.push(e.to_string());
+        }
+    };
+    // Service and its ready endpoints.
+    match cc.get_opt(&service_resource(), ns, name).await {
+        Ok(Some(svc)) => {
+            let spec = &svc.data["spec"];
+            let shape = shape_of_service(spec);
+            s.service = Some(ServiceFacts {
+                type_: spec["type"].as_str().unwrap_or("ClusterIP").into(),
+                headless: shape.type_ == "Headless",
+                cluster_ip: spec["clusterIP"].as_str().map(str::to_string),
+                ports: shape.ports,
+                selector: serde_json::from_value(spec["selector"].clone()).unwrap_or_default(),
+                ..Default::default()
+            });
+        }
+        Ok(None) => {}
+        Err(e) => {
+            let unreachable = e.is_unreachable();
+            note(&mut s, e);
+            if unreachable {
+                return s;
+            }
+        }
+    }
+    match crate::resources::versions::endpointslice_version(cc).await {
+        Ok(v) => {
+            let ar = api_resource("discovery.k8s.io", &v, "EndpointSlice", "endpointslices");
+            s.endpoint_slice_version = Some(v);
+            if s.service.is_some() {
+                match list_labelled(cc, &ar, ns, &format!("kubernetes.io/service-name={name}")).await {
+                    Ok(slices) => {
+                        let (r, n) = count_endpoints(&slices);
+                        if let Some(svc) = s.service.as_mut() {
+                            svc.ready_endpoints = Some(r);
+                            svc.not_ready_endpoints = Some(n);
+                        }
+                    }
+                    Err(e) => note(&mut s, e),
+                }
+            }
+            match list_labelled(cc, &ar, ns, &format!("{}={name}", mcs::SERVICE_NAME_LABEL)).await {
+                Ok(slices) => {
+                    s.multicluster_endpoint_slices = slices
+                        .iter()
+                        .map(|sl| {
+                            let (ready, not_ready) = count_endpoints(std::slice::from_ref(sl));
+                            SliceFacts {
+                                name: sl.metadata.name.clone().unwrap_or_default(),
+                                source_cluster: sl
+                                    .metadata
+                                    .labels
+                                    .as_ref()
+                                    .and_then(|l| l.get(mcs::SOURCE_CLUSTER_LABEL).cloned()),
+                                ready,
+                                total: ready + not_ready,
+                            }
+                        })
+                        .collect();
+                }
+                Err(e) => note(&mut s, e),
+            }
+        }
+        Err(e) => note(&mut s, e),
+    }
+    // The namespace (Cilium only imports into clusters that have it).
+    let ns_ar = api_resource("", "v1", "Namespace", "namespaces");
+    let api: kube::Api<kube::core::DynamicObject> = kube::Api::all_with(cc.client.clone(), &ns_ar);
+    if let Ok(n) = cc
+        .call(
+            Op::new("get", "namespaces", "Namespace").name(ns),
+            api.get_opt(ns),
+        )
+        .await
+    {
+        s.namespace_exists = Some(n.is_some());
+    }
+    // MCS objects.
+    let version = match mcs_version(cc).await {
+        Ok(v) => v,
+        Err(Error::CrdMissing { .. }) => return s,
+        Err(e) => {
+            note(&mut s, e);
+            return s;
+        }
+    };
+    s.mcs_api = Some(format!("{}/{version}", mcs::GROUP));
+    match cc.get_opt(&export_resource(&version), ns, name).await {
+        Ok(Some(o)) => {
+            s.service_export = Some(ExportFacts {
+                api_version: format!("{}/{version}", mcs::GROUP),
+                created: o.metadata.creation_timestamp.as_ref().map(|t| t.0.to_string()),
+                conditions: conditions_of(&o.data),
+            })
+        }
+        Ok(None) => {}
+        Err(e) => note(&mut s, e),
+    }
+    match cc.get_opt(&import_resource(&version), ns, name).await {
+        Ok(Some(o)) => {
+            let spec = &o.data["spec"];
+            s.service_import = Some(ImportFacts {
+                type_: spec["type"].as_str().unwrap_or_default().into(),
+                ports: ports_of(spec),
+                ips: serde_json::from_value(spec["ips"].clone()).unwrap_or_default(),
+                clusters: o.data["status"]["clusters"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|c| c["cluster"].as_str().map(str::to_string))
+                    .collect(),
+                conditions: conditions_of(&o.data),
+            })
+        }
+        Ok(None) => {}
+        Err(e) => note(&mut s, e),
+    }
+    s
+}
+
+/// Gather every member concurrently and judge.
+pub async fn resolve(cs: &Clusterset, name: &str) -> ResolveReport {
+    let ns = cs.namespace.clone();
+    let mut sections: Vec<ContextSection> = futures::future::join_all(cs.clients.values().map(|cc| {
+        let alias = cs.alias_of(&cc.context).map(str::to_string);
+        let ns = ns.clone();
+        async move { gather(cc, alias, &ns, name).await }
+    }))
+    .await;
+    for p in &cs.problems {
+        sections.push(ContextSection {
+            context: p.context.clone(),
+            alias: cs.alias_of(&p.context).map(str::to_string),
+            reachable: false,
+            error: Some(p.error.to_string()),
+            ..Default::default()
+        });
+    }
+    // Member order (kubeconfig order), not hash-map order.
+    let order = |c: &str| {
+        cs.members
+            .iter()
+            .position(|m| m.context == c)
+            .unwrap_or(usize::MAX)
+    };
+    sections.sort_by_key(|s| order(&s.context));
+    build(name, &ns, sections)
+}
+
+/// Assemble the report from gathered sections.
+pub fn build(name: &str, ns: &str, sections: Vec<ContextSection>) -> ResolveReport {
+    let (findings, resolvable) = findings(name, ns, &sections);
+    ResolveReport {
+        name: name.into(),
+        namespace: ns.into(),
+        dns: super::clusterset_dns(name, ns),
+        resolvable,
+        exporting_contexts: sections
+            .iter()
+            .filter(|s| s.service_export.is_some())
+            .map(|s| s.context.clone())
+            .collect(),
+        contexts: sections,
+        findings,
+    }
+}
+
+fn ports_text(p: &[PortSpec]) -> String {
+    format!(
+        "[{}]",
+        p.iter().map(|p| p.to_string()).collect::<Vec<_>>().join(", ")
+    )
+}
+
+/// Diagnose. Returns the findings (errors first) and whether the name resolves everywhere.
+pub fn findings(name: &str, ns: &str, sections: &[ContextSection]) -> (Vec<Finding>, bool) {
+    let dns = super::clusterset_dns(name, ns);
+    let mut out = Vec::new();
+    let mut ok = true;
+    let push = |out: &mut Vec<Finding>, sev: Severity, ctx: Option<&str>, d: String, n: String| {
+        out.push(Finding {
+            severity: sev,
+            context: ctx.map(str::to_string),
+            diagnosis: d,
+            next_step: n,
+        })
+    };
+    for s in sections.iter().filter(|s| !s.reachable) {
+        ok = false;
+        push(
+            &mut out,
+            Severity::Error,
+            Some(&s.context),
+            format!(
+                "cannot read context {}: {}",
+                s.context,
+                s.error.as_deref().unwrap_or("unreachable")
+            ),
+            format!(
+                "check the API server of {} (`kubectl --context {} get --raw /readyz`); its part of the clusterset is unknown",
+                s.context, s.context
+            ),
+        );
+    }
+    for s in sections {
+        for e in &s.read_errors {
+            push(
+                &mut out,
+                Severity::Warning,
+                Some(&s.context),
+                format!("incomplete view of {}: {e}", s.context),
+                "use a context whose user may read Services, EndpointSlices and the multicluster.x-k8s.io resources"
+                    .into(),
+            );
+        }
+    }
+    let exporters: Vec<&ContextSection> = sections.iter().filter(|s| s.service_export.is_some()).collect();
+    if exporters.is_empty() {
+        ok = false;
+        let with_service: Vec<&str> = sections
+            .iter()
+            .filter(|s| s.service.is_some())
+            .map(|s| s.context.as_str())
+            .collect();
+        let no_mcs: Vec<&str> = sections
+            .iter()
+            .filter(|s| s.reachable && s.mcs_api.is_none())
+            .map(|s| s.context.as_str())
+            .collect();
+        let next = match with_service.first() {
+            Some(c) => format!("export it: kubectl clusterset export {name} -n {ns} --context {c}"),
+            None => format!(
+                "create and export the Service, e.g. kubectl clusterset export --kafka <kafka-cluster> --as {name} -n {ns} --context <context>"
+            ),
+        };
+        let mut d = format!("{name} is not exported from any context: no ServiceExport {ns}/{name}");
+        if !with_service.is_empty() {
+            d.push_str(&format!(
+                " (a Service {name} exists in {})",
+                with_service.join(", ")
+            ));
+        }
+        if !no_mcs.is_empty() {
+            d.push_str(&format!(
+                "; {} do not serve the MCS API ({}) at all",
+                no_mcs.join(", "),
+                mcs::GROUP
+            ));
+        }
+        push(&mut out, Severity::Error, None, d, next);
+    }
+    for e in &exporters {
+        let ctx = e.context.as_str();
+        let ex = e.service_export.as_ref().expect("filtered");
+        match &e.service {
+            None => {
+                ok = false;
+                push(
+                    &mut out,
+                    Severity::Error,
+                    Some(ctx),
+                    format!(
+                        "ServiceExport {ns}/{name} in {ctx} has no Service of the same name (Valid=False NoService)"
+                    ),
+                    format!(
+                        "create Service {name} in {ctx} (for Kafka brokers: kubectl clusterset export --kafka <kafka-cluster> --as {name} --context {ctx}), or delete the stale ServiceExport"
+                    ),
+                );
+            }
+            Some(svc) if svc.type_ == "ExternalName" => {
+                ok = false;
+                push(
+                    &mut out,
+                    Severity::Error,
+                    Some(ctx),
+                    format!(
+                        "Service {name} in {ctx} is ExternalName, which MCS cannot export (InvalidServiceType)"
+                    ),
+                    "export a ClusterIP or headless Service instead".into(),
+                );
+            }
+            Some(svc) => match svc.ready_endpoints {
+                Some(0) => push(
+                    &mut out,
+                    Severity::Warning,
+                    Some(ctx),
+                    format!(
+                        "Service {name} in {ctx} has no ready endpoints{}: the name can resolve, but connections will fail",
+                        if svc.selector.is_empty() {
+                            " (it has no selector)".to_string()
+                        } else {
+                            format!(
+                                " (selector {})",
+                                svc.selector
+                                    .iter()
+                                    .map(|(k, v)| format!("{k}={v}"))
+                                    .collect::<Vec<_>>()
+                                    .join(",")
+                            )
+                        }
+                    ),
+                    format!(
+                        "check that pods match the selector and are ready: kubectl get endpointslices -n {ns} -l kubernetes.io/service-name={name} --context {ctx}"
+                    ),
+                ),
+                Some(n) => push(
+                    &mut out,
+                    Severity::Info,
+                    Some(ctx),
+                    format!(
+                        "Service {name} in {ctx}: {n} ready endpoint(s), ports {}",
+                        ports_text(&svc.ports)
+                    ),
+                    String::new(),
+                ),
+                None => {}
+            },
+        }
+        let valid = condition(&ex.conditions, "Valid");
+        let conflict = condition(&ex.conditions, "Conflict");
+        let ready = condition(&ex.conditions, "Ready");
+        if ex.conditions.is_empty() {
+            ok = false;
+            push(
+                &mut out,
+                Severity::Error,
+                Some(ctx),
+                format!(
+                    "ServiceExport {ns}/{name} in {ctx} has no status conditions: no MCS controller has processed it"
+                ),
+                format!(
+                    "enable Cilium's MCS-API support in {ctx} (Helm clustermesh.mcsapi.enabled=true; before Cilium 1.19 clustermesh.enableMCSAPISupport=true) and check the Cilium operator and clustermesh-apiserver are running (`cilium clustermesh status --context {ctx}`)"
+                ),
+            );
+        } else if valid.map(|c| c.status.as_str()) != Some("True") {
+            ok = false;
+            let reason = valid.and_then(|c| c.reason.clone()).unwrap_or_default();
+            let msg = valid.and_then(|c| c.message.clone()).unwrap_or_default();
+            let next = match reason.as_str() {
+                "NoService" => format!("create Service {name} in {ctx} in namespace {ns}"),
+                "InvalidServiceType" | "ServiceType" => {
+                    "ExternalName Services cannot be exported; export a ClusterIP or headless Service".into()
+                }
+                "NamespaceNotGlobal" => format!(
+                    "mark the namespace global for Cluster Mesh: kubectl annotate namespace {ns} clustermesh.cilium.io/global=true --context {ctx}"
+                ),
+                _ => format!("see `kubectl describe serviceexport {name} -n {ns} --context {ctx}`"),
+            };
+            push(
+                &mut out,
+                Severity::Error,
+                Some(ctx),
+                format!(
+                    "ServiceExport {ns}/{name} in {ctx} is not valid: Valid={} reason {}{}",
+                    valid.map(|c| c.status.as_str()).unwrap_or("missing"),
+                    if reason.is_empty() { "-" } else { &reason },
+                    if msg.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" ({msg})")
+                    }
+                ),
+                next,
+            );
+        }
+        if let Some(c) = conflict.filter(|c| c.status == "True") {
+            ok = false;
+            let reasons = c.reason.clone().unwrap_or_else(|| "Conflict".into());
+            let mut d = format!(
+                "ServiceExport {ns}/{name} in {ctx} is in conflict: Conflict=True reason {reasons}{}",
+                c.message.as_ref().map(|m| format!(" ({m})")).unwrap_or_default()
+            );
+            // Name the differing field from what we can see ourselves.
+            let others: Vec<&&ContextSection> = exporters.iter().filter(|o| o.context != e.context).collect();
+            if let Some(mine) = &e.service {
+                for o in &others {
+                    if let Some(theirs) = &o.service {
+                        if mine.ports != theirs.ports {
+                            d.push_str(&format!(
+                                "; ports differ: {ctx} has {}, {} has {}",
+                                ports_text(&mine.ports),
+                                o.context,
+                                ports_text(&theirs.ports)
+                            ));
+                        }
+                        if mine.headless != theirs.headless {
+                            d.push_str(&format!(
+                                "; type differs: {ctx} is {}, {} is {}",
+                                if mine.headless { "Headless" } else { "ClusterSetIP" },
+                                o.context,
+                                if theirs.headless {
+                                    "Headless"
+                                } else {
+                                    "ClusterSetIP"
+                                }
+                            ));
+                        }
+                    }
+                }
+            }
+            if others.is_empty() {
+                d.push_str("; the other export is in a cluster this kubeconfig cannot see");
+            }
+            push(
+                &mut out,
+                Severity::Error,
+                Some(ctx),
+                d,
+                format!(
+                    "same-named exports merge into one service and the oldest export wins; give each cluster its own name (e.g. {name}-<alias>, the runbook's kafka-bootstrap-aws / kafka-bootstrap-proxmox) or make the definitions match"
+                ),
+            );
+        }
+        if let Some(r) = ready.filter(|c| c.status != "True") {
+            push(
+                &mut out,
+                Severity::Warning,
+                Some(ctx),
+                format!(
+                    "ServiceExport {ns}/{name} in {ctx} is not ready: Ready={} reason {}{}",
+                    r.status,
+                    r.reason.as_deref().unwrap_or("-"),
+                    r.message.as_ref().map(|m| format!(" ({m})")).unwrap_or_default()
+                ),
+                format!(
+                    "Cilium has not synced the export to the mesh yet; check `cilium clustermesh status --context {ctx}`"
+                ),
+            );
+        }
+    }
+    // Every other cluster needs the ServiceImport.
+    let exporter_ports: Option<&Vec<PortSpec>> = exporters
+        .iter()
+        .find_map(|e| e.service.as_ref().map(|s| &s.ports));
+    for s in sections.iter().filter(|s| s.reachable) {
+        let ctx = s.context.as_str();
+        let exporting = s.service_export.is_some();
+        if exporters.is_empty() {
+            continue;
+        }
+        if s.mcs_api.is_none() && s.read_errors.is_empty() {
+            if !exporting {
+                ok = false;
+            }
+            push(
+                &mut out,
+                if exporting {
+                    Severity::Warning
+                } else {
+                    Severity::Error
+                },
+                Some(ctx),
+                format!(
+                    "{ctx} does not serve the MCS API ({}): no ServiceImport can exist there",
+                    mcs::GROUP
+                ),
+                format!(
+                    "enable MCS-API support of Cluster Mesh in {ctx} (Cilium installs the CRDs with clustermesh.mcsapi.enabled=true)"
+                ),
+            );
+            continue;
+        }
+        match &s.service_import {
+            None if exporting => push(
+                &mut out,
+                Severity::Info,
+                Some(ctx),
+                format!(
+                    "no ServiceImport {name} in the exporting cluster {ctx} (Cilium creates one there too once it has processed the export)"
+                ),
+                String::new(),
+            ),
+            None => {
+                ok = false;
+                let (d, n) = if s.namespace_exists == Some(false) {
+                    (
+                        format!(
+                            "no ServiceImport {ns}/{name} in {ctx}: namespace {ns} does not exist there, and Cilium only imports into clusters that have the namespace"
+                        ),
+                        format!("create namespace {ns} in {ctx}"),
+                    )
+                } else {
+                    (
+                        format!(
+                            "no ServiceImport {ns}/{name} in {ctx}: the export from {} has not reached this cluster",
+                            exporters
+                                .iter()
+                                .map(|e| e.context.as_str())
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ),
+                        format!(
+                            "check Cluster Mesh connectivity and MCS-API support in {ctx}: `cilium clustermesh status --context {ctx}` (all clusters connected, service-exports synced) and Helm clustermesh.mcsapi.enabled=true"
+                        ),
+                    )
+                };
+                push(&mut out, Severity::Error, Some(ctx), d, n);
+            }
+            Some(imp) => {
+                if imp.ports.is_empty() {
+                    if !exporting {
+                        ok = false;
+                    }
+                    push(
+                        &mut out,
+                        Severity::Error,
+                        Some(ctx),
+                        format!("ServiceImport {ns}/{name} in {ctx} has no ports"),
+                        "check the exported Service has ports and the export is Valid".into(),
+                    );
+                } else if let Some(p) = exporter_ports.filter(|p| *p != &imp.ports) {
+                    push(
+                        &mut out,
+                        Severity::Warning,
+                        Some(ctx),
+                        format!(
+                            "ServiceImport {name} in {ctx} has ports {}, the exported Service has {} (MCS takes the union; a name/port clash is resolved for the oldest export)",
+                            ports_text(&imp.ports),
+                            ports_text(p)
+                        ),
+                        "make the exported Services of this name agree".into(),
+                    );
+                }
+                if imp.type_ == "ClusterSetIP" && imp.ips.is_empty() {
+                    push(
+                        &mut out,
+                        Severity::Warning,
+                        Some(ctx),
+                        format!(
+                            "ServiceImport {name} in {ctx} has no clusterset IP yet: DNS has no answer for {dns} there until the derived Service gets one"
+                        ),
+                        format!("check the derived-* Service in {ns} of {ctx} and the Cilium operator logs"),
+                    );
+                }
+                if imp.type_ == "Headless" && s.multicluster_endpoint_slices.is_empty() {
+                    push(
+                        &mut out,
+                        Severity::Warning,
+                        Some(ctx),
+                        format!(
+                            "headless ServiceImport {name} in {ctx} but no EndpointSlices labelled {}={name}: DNS has no pod addresses to return",
+                            mcs::SERVICE_NAME_LABEL
+                        ),
+                        "check the MCS controller's EndpointSlice sync".into(),
+                    );
+                }
+                if let Some(r) = condition(&imp.conditions, "Ready").filter(|c| c.status != "True") {
+                    push(
+                        &mut out,
+                        Severity::Warning,
+                        Some(ctx),
+                        format!(
+                            "ServiceImport {name} in {ctx}: Ready={} reason {}{}",
+                            r.status,
+                            r.reason.as_deref().unwrap_or("-"),
+                            r.message.as_ref().map(|m| format!(" ({m})")).unwrap_or_default()
+                        ),
+                        String::new(),
+                    );
+                }
+                if !exporting && !imp.ports.is_empty() {
+                    push(
+                        &mut out,
+                        Severity::Info,
+                        Some(ctx),
+                        format!(
+                            "{dns} is imported in {ctx}: type {}, ports {}, IPs {}{}",
+                            if imp.type_.is_empty() { "?" } else { &imp.type_ },
+                            ports_text(&imp.ports),
+                            if imp.ips.is_empty() {
+                                "-".to_string()
+                            } else {
+                                imp.ips.join(",")
+                            },
+                            if s.multicluster_endpoint_slices.is_empty() {
+                                String::new()
+                            } else {
+                                format!(
+                                    ", {} multi-cluster EndpointSlice(s)",
+                                    s.multicluster_endpoint_slices.len()
+                                )
+                            }
+                        ),
+                        String::new(),
+                    );
+                }
+            }
+        }
+    }
+    out.sort_by_key(|f| f.severity);
+    (out, ok)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cond(t: &str, s: &str, r: &str, m: &str) -> Condition {
+        Condition {
+            type_: t.into(),
+            status: s.into(),
+            reason: Some(r.into()),
+            message: Some(m.into()),
+            last_transition_time: None,
+        }
+    }
+
+    fn port(name: &str, p: i64) -> PortSpec {
+        PortSpec {
+            name: Some(name.into()),
+            port: p,
+            protocol: "TCP".into(),
+        }
+    }
+
+    /// aws exports kafka-bootstrap-aws, healthy as Cilium's MID generation writes it.
+    fn exporter() -> ContextSection {
+        ContextSection {
+            context: "rciis-aws".into(),
+            alias: Some("aws".into()),
+            reachable: true,
+            mcs_api: Some("multicluster.x-k8s.io/v1alpha1".into()),
+            namespace_exists: Some(true),
+            service: Some(ServiceFacts {
+                type_: "ClusterIP".into(),
+                ports: vec![port("tcp-plain", 9093), port("tcp-scram", 9092)],
+                ready_endpoints: Some(1),
+                not_ready_endpoints: Some(0),
+                ..Default::default()
+            }),
+            service_export: Some(ExportFacts {
+                api_version: "multicluster.x-k8s.io/v1alpha1".into(),
+                created: None,
+                conditions: vec![
+                    cond("Valid", "True", "Valid", "Service is Valid for export"),
+                    cond("Ready", "True", "Ready", "ServiceExport is ready"),
+                    cond(
+                        "Conflict",
+                        "False",
+                        "NoConflicts",
+                        "ServiceExport has no conflicts",
+                    ),
+                ],
+            }),
+            ..Default::default()
+        }
+    }
+
+    fn importer(with_import: bool) -> ContextSection {
+        ContextSection {
+            context: "rciis-proxmox".into(),
+            alias: Some("proxmox".into()),
+            reachable: true,
+            mcs_api: Some("multicluster.x-k8s.io/v1alpha1".into()),
+            namespace_exists: Some(true),
+            service_import: with_import.then(|| ImportFacts {
+                type_: "ClusterSetIP".into(),
+                ports: vec![port("tcp-plain", 9093), port("tcp-scram", 9092)],
+                ips: vec!["10.96.0.42".into()],
+                clusters: vec!["rciis-aws".into()],
+                conditions: vec![],
+            }),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn healthy_export_and_import_resolve() {
+        let r = build(
+            "kafka-bootstrap-aws",
+            "rciis-prod",
+            vec![exporter(), importer(true)],
+        );
+        assert!(r.resolvable, "{:#?}", r.findings);
+        assert_eq!(r.exit_code(), 0);
+        assert_eq!(r.dns, "kafka-bootstrap-aws.rciis-prod.svc.clusterset.local");
+        assert!(r.findings.iter().all(|f| f.severity != Severity::Error));
+        assert!(r.findings.iter().any(|f| f.diagnosis.contains("10.96.0.42")));
+        // Stable JSON keys.
+        let j = serde_json::to_value(&r).unwrap();
+        assert!(j["contexts"][0]["serviceExport"]["conditions"][0]["reason"] == "Valid");
+        assert_eq!(j["exportingContexts"][0], "rciis-aws");
+    }
+
+    #[test]
+    fn missing_import_points_at_cluster_mesh() {
+        let r = build(
+            "kafka-bootstrap-aws",
+            "rciis-prod",
+            vec![exporter(), importer(false)],
+        );
+        assert!(!r.resolvable);
+        assert_eq!(r.exit_code(), 3);
+        let f = &r.findings[0];
+        assert_eq!(f.severity, Severity::Error);
+        assert_eq!(f.context.as_deref(), Some("rciis-proxmox"));
+        assert!(f.diagnosis.contains("no ServiceImport"), "{f:?}");
+        assert!(
+            f.next_step.contains("cilium clustermesh status") && f.next_step.contains("mcsapi"),
+            "{f:?}"
+        );
+        // Namespace missing there: a different diagnosis.
+        let mut imp = importer(false);
+        imp.namespace_exists = Some(false);
+        let r = build("x", "rciis-prod", vec![exporter(), imp]);
+        assert!(r.findings[0].diagnosis.contains("does not exist there"));
+    }
+
+    #[test]
+    fn conflict_names_the_differing_field() {
+        let mut a = exporter();
+        a.service_export.as_mut().unwrap().conditions = vec![
+            cond("Valid", "True", "Valid", "Service is Valid for export"),
+            cond("Ready", "True", "Ready", "ServiceExport is ready"),
+            cond(
+                "Conflict",
+                "True",
+                "PortConflict",
+                "Conflicting ports. 1/2 clusters disagree. Using \"[...]\" from oldest service export in cluster \"proxmox\".",
+            ),
+        ];
+        let mut b = exporter();
+        b.context = "rciis-proxmox".into();
+        b.service.as_mut().unwrap().ports = vec![port("tcp-scram", 9094)];
+        let r = build("kafka-bootstrap", "rciis-prod", vec![a, b]);
+        assert!(!r.resolvable);
+        let f = r
+            .findings
+            .iter()
+            .find(|f| f.diagnosis.contains("in conflict"))
+            .expect("conflict finding");
+        assert!(
+            f.diagnosis.contains("PortConflict") && f.diagnosis.contains("Conflicting ports."),
+            "{f:?}"
+        );
+        assert!(f.diagnosis.contains("ports differ: rciis-aws has [tcp-plain 9093/TCP, tcp-scram 9092/TCP], rciis-proxmox has [tcp-scram 9094/TCP]"), "{f:?}");
+        assert!(f.next_step.contains("oldest"), "{f:?}");
+    }
+
+    #[test]
+    fn unexported_unprocessed_invalid_and_unreachable() {
+        // Not exported anywhere, but a Service exists in aws.
+        let mut a = exporter();
+        a.service_export = None;
+        let r = build("kafka-bootstrap-aws", "rciis-prod", vec![a, importer(false)]);
+        assert!(!r.resolvable);
+        assert!(
+            r.findings[0]
+                .next_step
+                .contains("kubectl clusterset export kafka-bootstrap-aws -n rciis-prod --context rciis-aws")
+        );
+        // Exported but never processed (no Cilium).
+        let mut a = exporter();
+        a.service_export.as_mut().unwrap().conditions.clear();
+        let r = build("n", "ns", vec![a, importer(true)]);
+        assert!(!r.resolvable);
+        assert!(
+            r.findings
+                .iter()
+                .any(|f| f.diagnosis.contains("no status conditions") && f.next_step.contains("mcsapi"))
+        );
+        // NamespaceNotGlobal.
+        let mut a = exporter();
+        a.service_export.as_mut().unwrap().conditions = vec![cond(
+            "Valid",
+            "False",
+            "NamespaceNotGlobal",
+            "Namespace is not global",
+        )];
+        let r = build("n", "ns", vec![a, importer(true)]);
+        assert!(
+            r.findings
+                .iter()
+                .any(|f| f.next_step.contains("clustermesh.cilium.io/global=true"))
+        );
+        // Unreachable peer: exit 4.
+        let down = ContextSection {
+            context: "rciis-proxmox".into(),
+            reachable: false,
+            error: Some("connection refused".into()),
+            ..Default::default()
+        };
+        let r = build("n", "ns", vec![exporter(), down]);
+        assert!(!r.resolvable);
+        assert_eq!(r.exit_code(), 4);
+    }
+}

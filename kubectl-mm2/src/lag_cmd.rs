@@ -153,7 +153,7 @@ fn num(v: Option<f64>) -> String {
             let s = n.abs().to_string();
             let mut out = String::new();
             for (i, c) in s.chars().enumerate() {
-                if i > 0 && (s.len() - i) % 3 == 0 {
+                if i > 0 && (s.len() - i).is_multiple_of(3) {
                     out.push(',');
                 }
                 out.push(c);
@@ -213,7 +213,7 @@ pub fn render(report: &LagReport, wide: bool, prev: Option<(&LagReport, Duration
                 .and_then(|x| x.lag.as_ref());
             if let Some(c) = before.and_then(|b| lag::catch_up(b, cur, elapsed)) {
                 let eta = match c.eta_s {
-                    Some(s) if s == 0.0 => "caught up".to_string(),
+                    Some(s) if s <= 0.0 => "caught up".to_string(),
                     Some(s) => format!("ETA {}", mm2_core::error::humantime(Duration::from_secs_f64(s))),
                     None => "not catching up".into(),
                 };

@@ -175,10 +175,10 @@ fn summary_state(m: &Mm2Object, r: &Route) -> String {
 
 fn route_client<'t>(topo: &'t Topology, d: &Direction) -> Result<(&'t Route, &'t ContextClient)> {
     let Some(route) = topo.routes_for(d).into_iter().next() else {
-        if let Some(ctx) = topo.context_of(&d.source) {
-            if let Some(p) = topo.problems.iter().find(|p| p.context == ctx) {
-                return Err(clone_error(&p.error));
-            }
+        if let Some(ctx) = topo.context_of(&d.source)
+            && let Some(p) = topo.problems.iter().find(|p| p.context == ctx)
+        {
+            return Err(clone_error(&p.error));
         }
         return Err(Error::Topology(format!(
             "no KafkaMirrorMaker2 runs {d}; known directions: {}",
@@ -366,16 +366,9 @@ pub async fn set_state(g: &GlobalArgs, a: &StateArgs, to: ConnectorState) -> Res
             }
         }
         let force = a.force;
-        let (mm2, plan, outcome) = lifecycle::set_state(
-            cc,
-            &route.namespace,
-            &route.mm2,
-            route.mirror_index,
-            &kinds,
-            to,
-            g.dry_run,
-            |m, _| precheck(m, route, to, force),
-        )
+        let (mm2, plan, outcome) = lifecycle::set_state(cc, route, &kinds, to, g.dry_run, |m, _| {
+            precheck(m, route, to, force)
+        })
         .await?;
         let names: Vec<String> = plan.edits.iter().map(|e| e.kind.connector_name(d)).collect();
         match &outcome {
@@ -430,21 +423,20 @@ pub async fn set_state(g: &GlobalArgs, a: &StateArgs, to: ConnectorState) -> Res
                 }
             }
         }
-        if to == ConnectorState::Running && g.dry_run == DryRun::None {
-            if let Some(fr) = flux_report(cc, &mm2).await {
-                if let Some(note) =
-                    gitops::resume_if_ours(cc, &fr.namespace, &fr.kustomization, false).await?
-                {
-                    eprintln!(
-                        "► resumed Flux Kustomization {}/{} that kubectl-mm2 suspended ({note})",
-                        fr.namespace, fr.kustomization
-                    );
-                } else if fr.suspended {
-                    eprintln!(
-                        "ℹ Flux Kustomization {}/{} is suspended, but not by kubectl-mm2: left as it is",
-                        fr.namespace, fr.kustomization
-                    );
-                }
+        if to == ConnectorState::Running
+            && g.dry_run == DryRun::None
+            && let Some(fr) = flux_report(cc, &mm2).await
+        {
+            if let Some(note) = gitops::resume_if_ours(cc, &fr.namespace, &fr.kustomization, false).await? {
+                eprintln!(
+                    "► resumed Flux Kustomization {}/{} that kubectl-mm2 suspended ({note})",
+                    fr.namespace, fr.kustomization
+                );
+            } else if fr.suspended {
+                eprintln!(
+                    "ℹ Flux Kustomization {}/{} is suspended, but not by kubectl-mm2: left as it is",
+                    fr.namespace, fr.kustomization
+                );
             }
         }
         results.push(
@@ -475,24 +467,24 @@ fn precheck(m: &Mm2Object, route: &Route, to: ConnectorState, force: bool) -> Re
             ),
         });
     }
-    if to != ConnectorState::Running {
-        if let Some(st) = &m.status {
-            for c in &st.connectors {
-                if c.name
-                    .starts_with(&format!("{}.", route.direction.connector_prefix()))
-                    && ConnectorState::parse(&c.connector.state) == ConnectorState::Failed
-                {
-                    return Err(Error::Refused {
-                        reason: format!(
-                            "{} is FAILED: Kafka Connect cannot pause a failed connector",
-                            c.name
-                        ),
-                        hint: format!(
-                            "restart it first: `kubectl annotate kmm2 {} -n {} --context {} strimzi.io/restart-connector='{}:includeTasks'`, or --force",
-                            m.name, m.namespace, m.context, c.name
-                        ),
-                    });
-                }
+    if to != ConnectorState::Running
+        && let Some(st) = &m.status
+    {
+        for c in &st.connectors {
+            if c.name
+                .starts_with(&format!("{}.", route.direction.connector_prefix()))
+                && ConnectorState::parse(&c.connector.state) == ConnectorState::Failed
+            {
+                return Err(Error::Refused {
+                    reason: format!(
+                        "{} is FAILED: Kafka Connect cannot pause a failed connector",
+                        c.name
+                    ),
+                    hint: format!(
+                        "restart it first: `kubectl annotate kmm2 {} -n {} --context {} strimzi.io/restart-connector='{}:includeTasks'`, or --force",
+                        m.name, m.namespace, m.context, c.name
+                    ),
+                });
             }
         }
     }
@@ -504,10 +496,10 @@ pub async fn scale(g: &GlobalArgs, a: &ScaleArgs) -> Result<u8> {
     if a.replicas.is_none() && a.tasks_max.is_none() {
         return Err(Error::Usage("give REPLICAS, --tasks-max N, or both".into()));
     }
-    if let Some(r) = a.replicas {
-        if r < 0 {
-            return Err(Error::Usage("REPLICAS must be 0 or more".into()));
-        }
+    if let Some(r) = a.replicas
+        && r < 0
+    {
+        return Err(Error::Usage("REPLICAS must be 0 or more".into()));
     }
     mm2_core::cli::direction_precheck(g, Some(&a.direction)).await?;
     let topo = discover(g).await?;

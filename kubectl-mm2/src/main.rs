@@ -2,6 +2,10 @@
 //!
 //! Thin on purpose: arguments are parsed here, everything else lives in `mm2-core`.
 
+// mm2_core::Error names context, verb, resource and namespace: it is large by design, and a CLI
+// returns it once, to print it. Boxing it would buy nothing here.
+#![allow(clippy::result_large_err)]
+
 mod lag_cmd;
 mod lifecycle_cmd;
 mod render;

@@ -136,7 +136,14 @@ fn mm2(out: &mut String, p: &Palette, m: &Mm2Report, wide: bool) {
     // Warnings grouped by reason: five DeprecatedFields lines say one thing.
     let mut groups: Vec<(String, Vec<String>)> = Vec::new();
     for c in &m.conditions {
-        let key = format!("{}={} {}", c.type_, c.status, c.reason.clone().unwrap_or_default()).trim_end().to_string();
+        let key = format!(
+            "{}={} {}",
+            c.type_,
+            c.status,
+            c.reason.clone().unwrap_or_default()
+        )
+        .trim_end()
+        .to_string();
         let msg = c.message.clone().unwrap_or_default();
         let item = msg
             .split_once("at path ")

@@ -102,14 +102,14 @@ pub fn stdout_file() -> Option<PathBuf> {
 pub fn report_error(prog: &str, err: &Error) -> u8 {
     let pal = Palette::for_stderr();
     eprintln!("{} {err}", pal.bad("error:"));
-    if let Error::Direction(crate::direction::DirectionError::ShellRedirect { .. }) = err {
-        if let Some(f) = stdout_file() {
-            eprintln!(
-                "{} stdout of this command is the file {}",
-                pal.warn("note:"),
-                f.display()
-            );
-        }
+    if let Error::Direction(crate::direction::DirectionError::ShellRedirect { .. }) = err
+        && let Some(f) = stdout_file()
+    {
+        eprintln!(
+            "{} stdout of this command is the file {}",
+            pal.warn("note:"),
+            f.display()
+        );
     }
     if let Some(h) = err.hint() {
         for (i, line) in h.lines().enumerate() {
@@ -161,14 +161,17 @@ pub async fn direction_precheck(g: &GlobalArgs, arg: Option<&str>) -> Result<()>
     };
     let mut file =
         file.or_else(|| stdout_file().and_then(|p| p.file_name().map(|f| f.to_string_lossy().into_owned())));
-    if file.is_none() {
-        if let (Ok(kc), Ok(req)) = (g.kubeconfigs(), g.topology_request()) {
-            if let Ok(topo) = crate::topology::discover(&kc, &req, Duration::from_secs(3)).await {
-                if let Err(DirectionError::ShellRedirect { file: f, .. }) = crate::direction::parse(arg, &topo.aliases()) {
-                    file = f;
-                }
-            }
-        }
+    if file.is_none()
+        && let (Ok(kc), Ok(req)) = (g.kubeconfigs(), g.topology_request())
+        && let Ok(topo) = crate::topology::discover(&kc, &req, Duration::from_secs(3)).await
+        && let Err(DirectionError::ShellRedirect { file: f, .. }) =
+            crate::direction::parse(arg, &topo.aliases())
+    {
+        file = f;
     }
-    Err(Error::Direction(DirectionError::ShellRedirect { got, alias, file }))
+    Err(Error::Direction(DirectionError::ShellRedirect {
+        got,
+        alias,
+        file,
+    }))
 }

@@ -342,7 +342,7 @@ pub async fn discover(
             }
             // A cluster without the Strimzi CRDs is simply not part of the MM2 clusterset.
             Err(Error::CrdMissing { .. })
-                if req.contexts.is_empty() && alias_by_context.get(&ctx).is_none() => {}
+                if req.contexts.is_empty() && !alias_by_context.contains_key(&ctx) => {}
             Err(error) => topo.problems.push(Problem { context: ctx, error }),
         }
     }
@@ -355,12 +355,11 @@ pub async fn discover(
     mentioned.sort();
     mentioned.dedup();
     for (ctx, _) in &candidates {
-        if !alias_by_context.contains_key(ctx) {
-            if let Some(a) = alias_from_context_name(ctx, &mentioned) {
-                if !alias_by_context.values().any(|v| v == a) {
-                    alias_by_context.insert(ctx.clone(), a.clone());
-                }
-            }
+        if !alias_by_context.contains_key(ctx)
+            && let Some(a) = alias_from_context_name(ctx, &mentioned)
+            && !alias_by_context.values().any(|v| v == a)
+        {
+            alias_by_context.insert(ctx.clone(), a.clone());
         }
     }
     // Keep only problems of contexts that matter: explicit ones, or ones that carry an alias.

@@ -162,10 +162,10 @@ pub async fn list_mm2(cc: &ContextClient, namespace: Option<&str>) -> Result<Vec
             Err(e) => first_err = first_err.or(Some(e)),
         }
     }
-    if by_name.is_empty() {
-        if let Some(e) = first_err {
-            return Err(e);
-        }
+    if by_name.is_empty()
+        && let Some(e) = first_err
+    {
+        return Err(e);
     }
     Ok(by_name.into_values().filter_map(best_read).collect())
 }

@@ -144,9 +144,7 @@ pub enum WriteOutcome {
 /// freshly read object (pause-reconciliation, FAILED connectors, Flux).
 pub async fn set_state<F>(
     cc: &ContextClient,
-    namespace: &str,
-    name: &str,
-    index: usize,
+    route: &crate::topology::Route,
     kinds: &[ConnectorKind],
     to: ConnectorState,
     dry_run: DryRun,
@@ -155,6 +153,7 @@ pub async fn set_state<F>(
 where
     F: FnMut(&Mm2Object, &StatePlan) -> Result<()>,
 {
+    let (namespace, name, index) = (route.namespace.as_str(), route.mm2.as_str(), route.mirror_index);
     let mut attempt = 0;
     loop {
         attempt += 1;

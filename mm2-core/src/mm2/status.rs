@@ -354,10 +354,10 @@ pub async fn mm2_report(cc: &ContextClient, mm2: &Mm2Object, route: &Route, live
                 .unwrap_or_else(|| "none".into())
         ));
     }
-    if let (Some(want), Some(have)) = (spec.replicas, ready_pods) {
-        if have < want {
-            findings.push(format!("{have}/{want} Connect workers ready"));
-        }
+    if let (Some(want), Some(have)) = (spec.replicas, ready_pods)
+        && have < want
+    {
+        findings.push(format!("{have}/{want} Connect workers ready"));
     }
 
     let connectors = connector_reports(mm2, route.mirror_index, d, &mut findings);

@@ -481,7 +481,7 @@ async fn suspend_flux_then_resume_unsuspends_only_what_we_suspended() {
     assert!(r.stderr.contains("resumed Flux Kustomization flux-system/kafka-t-suspend"), "{r}");
     let k = ks.get("kafka-t-suspend").await.unwrap();
     assert_eq!(k.data["spec"]["suspend"], false);
-    assert!(k.metadata.annotations.unwrap_or_default().get("kubectl-mm2.dev/suspended-by").is_none());
+    assert!(!k.metadata.annotations.unwrap_or_default().contains_key("kubectl-mm2.dev/suspended-by"));
 }
 
 // ---------------------------------------------------------------- read-only, non-TTY, scale
@@ -513,7 +513,7 @@ async fn non_tty_without_direction_lists_valid_ones() {
     assert!(bad.stderr.contains("did you mean proxmox"), "{bad}");
     let trap = mm2(&["pause", "proxmox-", "-n", DEFAULT_NS]);
     assert_code(&trap, 2);
-    assert!(trap.stderr.contains("redirect") && trap.stderr.contains("'proxmox->aws'"), "{trap}");
+    assert!(trap.all().contains("redirect") && trap.stderr.contains("'proxmox->aws'"), "{trap}");
 }
 
 #[tokio::test]

@@ -1,0 +1,21 @@
+//! `mm2-e2e`: the end-to-end test harness of kubectl-mm2 / kubectl-clusterset.
+//!
+//! Two real Kubernetes v1.20.2 control planes (`aws`, `proxmox`) in an isolated network
+//! namespace, the runbook's Strimzi/MCS/Flux objects, a simulated Strimzi operator and HTTP
+//! doubles for Kafka Connect REST and the JMX exporter. Run the tests with
+//! `bash tests/netns-run.sh cargo test --offline -p mm2-e2e`.
+
+pub mod bed;
+pub mod crds;
+pub mod doubles;
+pub mod fixtures;
+pub mod operator;
+pub mod procs;
+
+pub use bed::{ALIASES, Bed, Cluster, DEFAULT_NS, ExtraCluster, FLUX_NS, bed, product_bin};
+pub use crds::fallback_crds;
+pub use doubles::{Doubles, HttpResponse, RecordedRequest};
+pub use fixtures::{
+    PeerSecret, Runbook, RunbookOptions, install_mm2_v1, install_runbook, install_runbook_with, password_of,
+    wait_mm2_ready,
+};

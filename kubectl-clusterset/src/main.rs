@@ -1,7 +1,15 @@
 //! `kubectl clusterset`: Multi-Cluster Services exports, cross-cluster diagnosis and GC-safe
 //! secret sync for a Cilium Cluster Mesh clusterset. Thin: the logic lives in `mm2-core`.
 
-use clap::{Args, Parser, Subcommand};
+// mm2_core::Error is the core's shared error type (>128 bytes: it names context, server and cause);
+// boxing it is the core's call, not this binary's.
+#![allow(clippy::result_large_err)]
+
+mod copy_cmd;
+mod export_cmd;
+mod resolve_cmd;
+
+use clap::{Parser, Subcommand};
 use mm2_core::cli::{GlobalArgs, report_error};
 use mm2_core::error::Error;
 use std::process::ExitCode;
@@ -44,53 +52,11 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Cmd {
     /// Export a Service to the clusterset (ServiceExport; with --kafka also the uniquely named Service)
-    Export(ExportArgs),
-    /// Diagnose a clusterset service across all contexts: export, import, endpoints, DNS name
-    Resolve(ResolveArgs),
+    Export(export_cmd::ExportArgs),
+    /// Diagnose a clusterset service across all contexts: export, import, endpoints, DNS name (exit 3: not resolvable)
+    Resolve(resolve_cmd::ResolveArgs),
     /// Copy a Secret between clusters without the metadata that lets the target delete it
-    CopySecret(CopySecretArgs),
-}
-
-#[derive(Debug, Args)]
-struct ExportArgs {
-    /// Service to export
-    service: Option<String>,
-    /// Kafka cluster whose brokers the new Service selects
-    #[arg(long, value_name = "KAFKA")]
-    kafka: Option<String>,
-    /// Name of the Service to create (with --kafka), e.g. kafka-bootstrap-aws
-    #[arg(long = "as", value_name = "NAME")]
-    as_name: Option<String>,
-}
-
-#[derive(Debug, Args)]
-struct ResolveArgs {
-    /// Exported service name, e.g. kafka-bootstrap-aws
-    name: String,
-}
-
-#[derive(Debug, Args)]
-struct CopySecretArgs {
-    /// Secret to copy
-    name: Option<String>,
-    /// Source context
-    #[arg(long, value_name = "CONTEXT")]
-    from: Option<String>,
-    /// Target context
-    #[arg(long, value_name = "CONTEXT")]
-    to: Option<String>,
-    /// Name in the target cluster
-    #[arg(long = "as", value_name = "NAME")]
-    as_name: Option<String>,
-    /// Sync the MM2 credentials of the whole topology: each cluster's mm2-user to every peer as mm2-user-<alias>
-    #[arg(long, conflicts_with_all = ["name", "from", "to", "as_name"])]
-    mm2: bool,
-    /// Show which keys would be added, removed or changed (never values)
-    #[arg(long)]
-    diff: bool,
-    /// Overwrite a target Secret that kubectl-clusterset did not create
-    #[arg(long)]
-    force: bool,
+    CopySecret(copy_cmd::CopySecretArgs),
 }
 
 fn main() -> ExitCode {
@@ -110,11 +76,11 @@ fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> u8 {
-    let _g = &cli.global;
+    let g = &cli.global;
     let result: Result<u8, Error> = match &cli.cmd {
-        Cmd::Export(_) => Err(Error::NotImplemented("kubectl clusterset export")),
-        Cmd::Resolve(_) => Err(Error::NotImplemented("kubectl clusterset resolve")),
-        Cmd::CopySecret(_) => Err(Error::NotImplemented("kubectl clusterset copy-secret")),
+        Cmd::Export(a) => export_cmd::run(g, a).await,
+        Cmd::Resolve(a) => resolve_cmd::run(g, a).await,
+        Cmd::CopySecret(a) => copy_cmd::run(g, a).await,
     };
     match result {
         Ok(code) => code,

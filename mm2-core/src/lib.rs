@@ -10,7 +10,10 @@
 //! | [`resources`] | typed views of Strimzi, MCS and Flux resources; version discovery |
 //! | [`complete`] | shell completion: kubectl's `__complete` protocol, live candidates, scripts |
 //! | [`clients`] | one kube client per context, every call under a deadline, typed errors |
-//! | [`mm2`] | KafkaMirrorMaker2 status and lifecycle |
+//! | [`mm2`] | KafkaMirrorMaker2 status, pause/resume/scale, GitOps awareness, lag report |
+//! | [`lag`] | JMX exporter text parser, lag aggregation, thresholds, advice |
+//! | [`clusterset`] | MCS export/resolve and GC-safe Secret copies |
+//! | [`cli`] | the global flags both plugins share, prompts, error reporting |
 //! | [`output`] | table / wide / json / yaml, colour rules |
 //! | [`error`] | the error enum, hints and exit codes |
 

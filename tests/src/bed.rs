@@ -342,6 +342,13 @@ async fn setup_rbac(client: &Client) -> Result<()> {
             "system:controller:endpointslice-controller",
             "system:kube-controller-manager",
         ),
+        // `view` is an aggregated ClusterRole: empty until this controller fills it, as in a
+        // real cluster. Without it the read-only user could not even list pods.
+        (
+            "testbed-kcm-agg",
+            "system:controller:clusterrole-aggregation-controller",
+            "system:kube-controller-manager",
+        ),
         ("viewer-view", "view", "viewer"),
         ("viewer-mm2-read", "mm2-read", "viewer"),
     ] {
@@ -572,7 +579,7 @@ async fn start_cluster(spec: ClusterSpec) -> Result<Cluster> {
             "--kubeconfig".into(),
             kcm_kubeconfig.display().to_string(),
             "--controllers".into(),
-            "garbagecollector,namespace,serviceaccount,endpoint,endpointslice".into(),
+            "garbagecollector,namespace,serviceaccount,endpoint,endpointslice,clusterrole-aggregation".into(),
             "--leader-elect=false".into(),
             "--secure-port".into(),
             "0".into(),

@@ -137,6 +137,15 @@ impl CopyPlan {
                 ),
             });
         }
+        if t.deleting {
+            return Some(Error::Refused {
+                reason: format!(
+                    "context {}: Secret {}/{} is being deleted (deletionTimestamp set; finalizers keep it for now)",
+                    self.spec.target_context, t.namespace, t.name
+                ),
+                hint: "re-run once it is gone; the copy is then created fresh".into(),
+            });
+        }
         if t.immutable && !self.diff.data.is_empty() {
             return Some(Error::Refused {
                 reason: format!(
@@ -176,14 +185,17 @@ impl CopyPlan {
             }
             _ => {
                 let mut s = format!(
-                    "{where_} was not created by kubectl-clusterset (no {}* annotations",
+                    "{where_} was not created by kubectl-clusterset (no {}* annotations)",
                     super::ANN_PREFIX
                 );
                 if t.annotations
                     .0
                     .contains_key("kubectl.kubernetes.io/last-applied-configuration")
                 {
-                    s.push_str("; it carries kubectl's last-applied-configuration: a copy made by hand with `kubectl apply`, like the runbook's jq pipeline");
+                    s.push_str(
+                        "\n  - it carries kubectl's last-applied-configuration: a copy made by hand with \
+                         `kubectl apply`, like the runbook's jq pipeline",
+                    );
                 }
                 let managers: Vec<&str> = t
                     .managers
@@ -192,11 +204,13 @@ impl CopyPlan {
                     .filter(|m| *m != FIELD_MANAGER)
                     .collect();
                 if !managers.is_empty() {
-                    s.push_str(&format!("; written by: {}", managers.join(", ")));
+                    s.push_str(&format!("\n  - written by: {}", managers.join(", ")));
                 }
-                s.push(')');
+                if t.deleting {
+                    s.push_str("\n  - it is already being deleted (deletionTimestamp set)");
+                }
                 for c in &self.owner_checks {
-                    s.push_str(". ");
+                    s.push_str("\n  - ");
                     s.push_str(&c.explanation);
                 }
                 s
@@ -256,7 +270,7 @@ pub async fn check_owner(cc: &ContextClient, ns: &str, o: &OwnerRef) -> OwnerChe
                 owner: o.clone(),
                 fate: OwnerFate::KindUnknown,
                 explanation: format!(
-                    "Its {what} names a kind ({}) context {} does not serve: the garbage collector cannot \
+                    "its {what} names a kind ({}) context {} does not serve: the garbage collector cannot \
                      resolve it and retries, and deletes the Secret once that API is installed",
                     o.api_version, cc.context
                 ),
@@ -266,7 +280,7 @@ pub async fn check_owner(cc: &ContextClient, ns: &str, o: &OwnerRef) -> OwnerChe
             return OwnerCheck {
                 owner: o.clone(),
                 fate: OwnerFate::Unknown,
-                explanation: format!("Could not check its {what}: {e}"),
+                explanation: format!("could not check its {what}: {e}"),
             };
         }
     };
@@ -275,7 +289,7 @@ pub async fn check_owner(cc: &ContextClient, ns: &str, o: &OwnerRef) -> OwnerChe
             owner: o.clone(),
             fate: OwnerFate::Dangling,
             explanation: format!(
-                "Its {what} points at nothing in context {}: the garbage collector will delete this Secret",
+                "its {what} points at nothing in context {}: the garbage collector will delete this Secret",
                 cc.context
             ),
         },
@@ -283,7 +297,7 @@ pub async fn check_owner(cc: &ContextClient, ns: &str, o: &OwnerRef) -> OwnerChe
             owner: o.clone(),
             fate: OwnerFate::Dangling,
             explanation: format!(
-                "Its {what} was copied from another cluster: {} {ns}/{} in context {} has uid {}, so for the \
+                "its {what} was copied from another cluster: {} {ns}/{} in context {} has uid {}, so for the \
                  garbage collector the owner does not exist and it will delete this Secret",
                 o.kind,
                 o.name,
@@ -295,14 +309,14 @@ pub async fn check_owner(cc: &ContextClient, ns: &str, o: &OwnerRef) -> OwnerChe
             owner: o.clone(),
             fate: OwnerFate::Solid,
             explanation: format!(
-                "Its {what} exists in context {}: the Secret lives and dies with that owner",
+                "its {what} exists in context {}: the Secret lives and dies with that owner",
                 cc.context
             ),
         },
         Err(e) => OwnerCheck {
             owner: o.clone(),
             fate: OwnerFate::Unknown,
-            explanation: format!("Could not check its {what}: {e}"),
+            explanation: format!("could not check its {what}: {e}"),
         },
     }
 }
@@ -496,7 +510,10 @@ pub async fn write(dst: &ContextClient, plan: &CopyPlan, dry_run: DryRun) -> Res
             api.patch(name, &pp, &Patch::Apply(&body)),
         )
         .await
-        .map_err(|e| namespace_hint(e, dst, ns))?;
+        .map_err(|e| match plan.target {
+            None => namespace_hint(e, dst, ns),
+            Some(_) => e,
+        })?;
     Ok(if server_dry {
         None
     } else {
@@ -557,6 +574,11 @@ pub async fn execute(
         };
         let retry = match written {
             Err(Error::Api { code: 409, .. }) => Some("the target changed while we wrote it".to_string()),
+            // The target vanished between plan and write (the garbage collector deleting a
+            // hand-made copy, someone else): plan again, it becomes a create.
+            Err(Error::NotFound { .. }) if plan.target.is_some() => {
+                Some("the target was deleted while we wrote it".to_string())
+            }
             Err(e) => return Err(e),
             Ok(target_rv) => {
                 // Verify: if the source moved on while we copied, what we wrote may be stale.

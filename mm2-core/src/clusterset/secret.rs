@@ -64,12 +64,15 @@ pub struct SecretView {
     /// Field managers from managedFields (`kubectl-client-side-apply`, `kubectl-clusterset` ...).
     pub managers: Vec<String>,
     pub immutable: bool,
+    /// `deletionTimestamp` is set: finalizers keep it until they are done.
+    pub deleting: bool,
 }
 
 impl SecretView {
     /// Take what we need from a typed Secret; the typed object is dropped by the caller.
     pub fn from_secret(s: k8s_openapi::api::core::v1::Secret) -> SecretView {
         let m = s.metadata;
+        let deleting = m.deletion_timestamp.is_some();
         let mut managers: Vec<String> = m
             .managed_fields
             .iter()
@@ -106,6 +109,7 @@ impl SecretView {
                 .collect(),
             managers,
             immutable: s.immutable.unwrap_or(false),
+            deleting,
         }
     }
 
@@ -578,6 +582,7 @@ mod tests {
             }],
             managers: vec!["strimzi-user-operator".into()],
             immutable: false,
+            deleting: false,
         }
     }
 

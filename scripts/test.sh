@@ -41,4 +41,14 @@ log "building"
 cargo build --workspace --all-targets --locked
 
 log "running the suite inside a private network namespace"
-exec sh tests/netns-run.sh cargo test --workspace --offline --locked
+out="$(mktemp)"
+trap 'rm -f "$out"' EXIT
+set +e
+sh tests/netns-run.sh cargo test --workspace --offline --locked 2>&1 | tee "$out"
+rc=${PIPESTATUS[0]}
+set -e
+# cargo ends on the (empty) doc-test run; close on the totals of every test binary instead.
+read -r passed failed < <(awk '/^test result:/ { for (i = 1; i < NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } } END { print p + 0, f + 0 }' "$out")
+echo
+echo "Summary: $passed passed, $failed failed"
+exit "$rc"

@@ -9,7 +9,7 @@ mod copy_cmd;
 mod export_cmd;
 mod resolve_cmd;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use mm2_core::cli::{GlobalArgs, report_error};
 use mm2_core::error::Error;
 use std::process::ExitCode;
@@ -57,27 +57,27 @@ enum Cmd {
     Resolve(resolve_cmd::ResolveArgs),
     /// Copy a Secret between clusters without the metadata that lets the target delete it
     CopySecret(copy_cmd::CopySecretArgs),
+    /// Shell completion: `completion kubectl --install` for `kubectl clusterset <TAB>`; bash, zsh, fish scripts
+    Completion(mm2_core::complete::CompletionArgs),
 }
 
 fn main() -> ExitCode {
+    // `kubectl clusterset <TAB>`: kubectl runs kubectl_complete-clusterset, a symlink to this binary or
+    // a shim calling `kubectl-clusterset __complete`. Answer before clap parses anything.
+    if let Some(code) = mm2_core::complete::dispatch(Cli::command, "clusterset") {
+        return code;
+    }
     let cli = Cli::parse();
-    let rt = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return ExitCode::from(1);
-        }
-    };
-    ExitCode::from(rt.block_on(run(cli)))
+    if let Cmd::Completion(a) = &cli.cmd {
+        return ExitCode::from(mm2_core::complete::run(Cli::command(), a, "clusterset"));
+    }
+    mm2_core::cli::block_on(run(cli))
 }
 
 async fn run(cli: Cli) -> u8 {
     let g = &cli.global;
     let result: Result<u8, Error> = match &cli.cmd {
+        Cmd::Completion(_) => unreachable!("handled in main"),
         Cmd::Export(a) => export_cmd::run(g, a).await,
         Cmd::Resolve(a) => resolve_cmd::run(g, a).await,
         Cmd::CopySecret(a) => copy_cmd::run(g, a).await,

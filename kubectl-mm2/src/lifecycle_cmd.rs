@@ -26,6 +26,13 @@ pub struct StateArgs {
     /// Which connectors (repeatable or comma-separated)
     #[arg(long, value_delimiter = ',', default_value = "all", value_parser = ["source", "checkpoint", "heartbeat", "all"])]
     pub connector: Vec<String>,
+    #[command(flatten)]
+    pub write: WriteFlags,
+}
+
+/// How a write proceeds: waiting, and the ways past Flux and the safety refusals.
+#[derive(Debug, Args)]
+pub struct WriteFlags {
     /// Wait for the operator to apply the change (--wait=false returns after the write)
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
     pub wait: bool,
@@ -50,18 +57,8 @@ pub struct ScaleArgs {
     /// Set the source connector's tasksMax
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(i32).range(1..))]
     pub tasks_max: Option<i32>,
-    /// Wait until the workers are ready (--wait=false returns after the write)
-    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
-    pub wait: bool,
-    /// Write even when Flux would revert it
-    #[arg(long)]
-    pub force: bool,
-    /// Print the manifest change to commit to the Flux repository instead of writing
-    #[arg(long)]
-    pub print_patch: bool,
-    /// Suspend the owning Flux Kustomization first
-    #[arg(long)]
-    pub suspend_flux: bool,
+    #[command(flatten)]
+    pub write: WriteFlags,
 }
 
 const READ_TIMEOUT: Duration = Duration::from_secs(15);
@@ -178,7 +175,7 @@ fn route_client<'t>(topo: &'t Topology, d: &Direction) -> Result<(&'t Route, &'t
         if let Some(ctx) = topo.context_of(&d.source)
             && let Some(p) = topo.problems.iter().find(|p| p.context == ctx)
         {
-            return Err(clone_error(&p.error));
+            return Err(p.error.clone());
         }
         return Err(Error::Topology(format!(
             "no KafkaMirrorMaker2 runs {d}; known directions: {}",
@@ -194,49 +191,6 @@ fn route_client<'t>(topo: &'t Topology, d: &Direction) -> Result<(&'t Route, &'t
         .get(&route.context)
         .ok_or_else(|| Error::Topology(format!("no client for {}", route.context)))?;
     Ok((route, cc))
-}
-
-/// Errors are not Clone (they wrap kube errors upstream); rebuild the reachable ones.
-fn clone_error(e: &Error) -> Error {
-    match e {
-        Error::Unreachable {
-            context,
-            server,
-            cause,
-        } => Error::Unreachable {
-            context: context.clone(),
-            server: server.clone(),
-            cause: cause.clone(),
-        },
-        Error::Timeout {
-            context,
-            server,
-            timeout,
-        } => Error::Timeout {
-            context: context.clone(),
-            server: server.clone(),
-            timeout: *timeout,
-        },
-        Error::Forbidden {
-            context,
-            verb,
-            resource,
-            namespace,
-            message,
-        } => Error::Forbidden {
-            context: context.clone(),
-            verb: verb.clone(),
-            resource: resource.clone(),
-            namespace: namespace.clone(),
-            message: message.clone(),
-        },
-        Error::CrdMissing { context, group, kind } => Error::CrdMissing {
-            context: context.clone(),
-            group: group.clone(),
-            kind: kind.clone(),
-        },
-        other => Error::Topology(other.to_string()),
-    }
 }
 
 /// Decide how to handle Flux before a write. Returns false when nothing must be written
@@ -327,7 +281,7 @@ pub async fn set_state(g: &GlobalArgs, a: &StateArgs, to: ConnectorState) -> Res
     if dirs.is_empty() {
         return Err(Error::Topology("no replication directions found".into()));
     }
-    if dirs.len() > 1 && to != ConnectorState::Running && g.dry_run == DryRun::None && !a.print_patch {
+    if dirs.len() > 1 && to != ConnectorState::Running && g.dry_run == DryRun::None && !a.write.print_patch {
         confirm(
             &format!(
                 "This will {verb} ALL {} directions ({}): no replication at all. Continue?",
@@ -343,7 +297,7 @@ pub async fn set_state(g: &GlobalArgs, a: &StateArgs, to: ConnectorState) -> Res
         let (route, cc) = route_client(&topo, d)?;
         let mm2 = get_mm2(cc, &route.namespace, &route.mm2).await?;
         let plan = lifecycle::plan_state(&mm2.spec, &mm2.obj.data["spec"], route.mirror_index, &kinds, to);
-        if a.print_patch {
+        if a.write.print_patch {
             if plan.is_noop() {
                 eprintln!("{d}: already {done_word}; nothing to commit");
             } else {
@@ -353,9 +307,18 @@ pub async fn set_state(g: &GlobalArgs, a: &StateArgs, to: ConnectorState) -> Res
         }
         if !plan.is_noop() {
             // Refusals first: never suspend Flux for a write we are going to refuse anyway.
-            precheck(&mm2, route, to, a.force)?;
+            precheck(&mm2, route, to, a.write.force)?;
             let change = format!("{verb} {d}");
-            flux_gate(g, cc, &mm2, Touches::Mirrors, &change, a.force, a.suspend_flux).await?;
+            flux_gate(
+                g,
+                cc,
+                &mm2,
+                Touches::Mirrors,
+                &change,
+                a.write.force,
+                a.write.suspend_flux,
+            )
+            .await?;
         }
         for e in &plan.edits {
             if e.deprecated_pause == Some(true) && to == ConnectorState::Running {
@@ -365,7 +328,7 @@ pub async fn set_state(g: &GlobalArgs, a: &StateArgs, to: ConnectorState) -> Res
                 );
             }
         }
-        let force = a.force;
+        let force = a.write.force;
         let (mm2, plan, outcome) = lifecycle::set_state(cc, route, &kinds, to, g.dry_run, |m, _| {
             precheck(m, route, to, force)
         })
@@ -403,7 +366,7 @@ pub async fn set_state(g: &GlobalArgs, a: &StateArgs, to: ConnectorState) -> Res
                     mm2.name,
                     mm2.context
                 );
-                if a.wait {
+                if a.write.wait {
                     let p = Progress::new(&format!("waiting for the operator to report {d} {}", to.as_str()));
                     let timeout = g.timeout_or(WAIT_TIMEOUT);
                     let what = format!("the operator to report {} as {to}", names.join(", "));
@@ -512,7 +475,7 @@ pub async fn scale(g: &GlobalArgs, a: &ScaleArgs) -> Result<u8> {
     if let Some(n) = a.tasks_max {
         if let Some(ops) = lifecycle::plan_tasks_max(&mm2.spec, &mm2.obj.data["spec"], route.mirror_index, n)
         {
-            if a.print_patch {
+            if a.write.print_patch {
                 print!("{}", gitops::print_patch(&mm2, &ops)?);
             } else {
                 flux_gate(
@@ -521,8 +484,8 @@ pub async fn scale(g: &GlobalArgs, a: &ScaleArgs) -> Result<u8> {
                     &mm2,
                     Touches::Mirrors,
                     &format!("tasksMax={n} on {d}"),
-                    a.force,
-                    a.suspend_flux,
+                    a.write.force,
+                    a.write.suspend_flux,
                 )
                 .await?;
                 if g.dry_run != DryRun::Client {
@@ -541,7 +504,7 @@ pub async fn scale(g: &GlobalArgs, a: &ScaleArgs) -> Result<u8> {
                 "{d}: already {n} replicas ({}/{} in {}) — unchanged",
                 mm2.namespace, mm2.name, mm2.context
             );
-        } else if a.print_patch {
+        } else if a.write.print_patch {
             let ops = vec![serde_json::json!({"op": "add", "path": "/spec/replicas", "value": n})];
             print!("{}", gitops::print_patch(&mm2, &ops)?);
         } else {
@@ -566,8 +529,8 @@ pub async fn scale(g: &GlobalArgs, a: &ScaleArgs) -> Result<u8> {
                 &mm2,
                 Touches::Replicas,
                 &format!("scale {d} to {n}"),
-                a.force,
-                a.suspend_flux,
+                a.write.force,
+                a.write.suspend_flux,
             )
             .await?;
             if g.dry_run != DryRun::Client {
@@ -582,7 +545,7 @@ pub async fn scale(g: &GlobalArgs, a: &ScaleArgs) -> Result<u8> {
                 dry(g)
             );
             wrote = true;
-            if a.wait && g.dry_run == DryRun::None {
+            if a.write.wait && g.dry_run == DryRun::None {
                 let p = Progress::new(&format!("waiting for {n} ready workers of {d}"));
                 let r = lifecycle::wait_scaled(
                     cc,

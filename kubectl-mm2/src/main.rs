@@ -10,7 +10,7 @@ mod lag_cmd;
 mod lifecycle_cmd;
 mod render;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, Parser, Subcommand};
 use mm2_core::cli::{GlobalArgs, report_error};
 use mm2_core::error::Error;
 use std::process::ExitCode;
@@ -69,6 +69,8 @@ enum Cmd {
     Scale(lifecycle_cmd::ScaleArgs),
     /// Replication lag per direction, topic and partition (Nagios exit codes)
     Lag(lag_cmd::LagArgs),
+    /// Shell completion: `completion kubectl --install` for `kubectl mm2 <TAB>`; bash, zsh, fish scripts
+    Completion(mm2_core::complete::CompletionArgs),
 }
 
 #[derive(Debug, Args)]
@@ -93,25 +95,22 @@ struct PauseArgs {
 }
 
 fn main() -> ExitCode {
+    // `kubectl mm2 <TAB>`: kubectl runs kubectl_complete-mm2, a symlink to this binary or
+    // a shim calling `kubectl-mm2 __complete`. Answer before clap parses anything.
+    if let Some(code) = mm2_core::complete::dispatch(Cli::command, "mm2") {
+        return code;
+    }
     let cli = Cli::parse();
-    let rt = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return ExitCode::from(1);
-        }
-    };
-    let code = rt.block_on(run(cli));
-    ExitCode::from(code)
+    if let Cmd::Completion(a) = &cli.cmd {
+        return ExitCode::from(mm2_core::complete::run(Cli::command(), a, "mm2"));
+    }
+    mm2_core::cli::block_on(run(cli))
 }
 
 async fn run(cli: Cli) -> u8 {
     let g = &cli.global;
     let result = match &cli.cmd {
+        Cmd::Completion(_) => unreachable!("handled in main"),
         Cmd::Status(a) => status(g, a).await,
         Cmd::Pause(a) => {
             let to = if a.stop {

@@ -175,3 +175,19 @@ pub async fn direction_precheck(g: &GlobalArgs, arg: Option<&str>) -> Result<()>
         file,
     }))
 }
+
+/// Run a command's future on a small runtime and turn its code into the process exit code.
+/// Two workers: the work is I/O across a handful of clusters, and startup must stay cheap.
+pub fn block_on<F: std::future::Future<Output = u8>>(fut: F) -> std::process::ExitCode {
+    match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => std::process::ExitCode::from(rt.block_on(fut)),
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            std::process::ExitCode::from(crate::error::exit::ERROR)
+        }
+    }
+}

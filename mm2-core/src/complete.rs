@@ -390,12 +390,12 @@ impl<'c> Walk<'c> {
             }
             return;
         }
-        if self.positionals == 0 {
-            if let Some(sub) = self.subcommand(w) {
-                self.chain.push(sub);
-                self.typed.path.push(sub.get_name().to_string());
-                return;
-            }
+        if self.positionals == 0
+            && let Some(sub) = self.subcommand(w)
+        {
+            self.chain.push(sub);
+            self.typed.path.push(sub.get_name().to_string());
+            return;
         }
         self.positional(w);
     }
@@ -426,16 +426,16 @@ impl<'c> Walk<'c> {
             return self.values(a, "", cur, lookup);
         }
         if !self.dashdash {
-            if let Some(body) = cur.strip_prefix("--") {
-                if let Some((name, value)) = body.split_once('=') {
-                    return match self.long(name) {
-                        Some(a) if takes_value(a) => self.values(a, &format!("--{name}="), value, lookup),
-                        _ => Completion {
-                            candidates: vec![],
-                            directive: directive::NO_FILE_COMP,
-                        },
-                    };
-                }
+            if let Some(body) = cur.strip_prefix("--")
+                && let Some((name, value)) = body.split_once('=')
+            {
+                return match self.long(name) {
+                    Some(a) if takes_value(a) => self.values(a, &format!("--{name}="), value, lookup),
+                    _ => Completion {
+                        candidates: vec![],
+                        directive: directive::NO_FILE_COMP,
+                    },
+                };
             }
             if cur.starts_with('-') {
                 return self.flags(cur);
@@ -931,15 +931,19 @@ impl Lookup for Live {
             ValueKind::Path => vec![],
             _ => {
                 let key = cache_key(kind, typed);
-                if let Some(hit) = self.cache.get(&key) {
-                    return hit;
-                }
-                let (items, ok) = match live(kind, typed, self.timeout) {
-                    Some(items) => (items, true),
-                    None => (vec![], false),
+                let (items, ok) = match self.cache.get(&key) {
+                    Some(hit) => hit,
+                    None => {
+                        let (items, ok) = match live(kind, typed, self.timeout) {
+                            Some(items) => (items, true),
+                            None => (vec![], false),
+                        };
+                        self.cache.put(&key, &items, ok);
+                        (items, ok)
+                    }
                 };
-                self.cache.put(&key, &items, ok);
-                if items.is_empty() && kind == ValueKind::Direction {
+                // No cluster answered: a guess from the names beats an empty list.
+                if !ok && kind == ValueKind::Direction {
                     return guessed_directions(typed);
                 }
                 items
@@ -1018,10 +1022,10 @@ fn cluster_entries(typed: &Typed) -> Vec<Candidate> {
 fn guessed_directions(typed: &Typed) -> Vec<Candidate> {
     let req = request(typed);
     let mut aliases: Vec<String> = req.clusters.iter().map(|c| c.alias.clone()).collect();
-    if aliases.is_empty() {
-        if let Some(cfg) = &req.config {
-            aliases = cfg.clusters.iter().map(|c| c.alias.clone()).collect();
-        }
+    if aliases.is_empty()
+        && let Some(cfg) = &req.config
+    {
+        aliases = cfg.clusters.iter().map(|c| c.alias.clone()).collect();
     }
     if aliases.is_empty() {
         let Some(kc) = kubeconfigs(typed) else {
@@ -1125,7 +1129,8 @@ impl Cache {
             .unwrap_or(0)
     }
 
-    pub fn get(&self, key: &str) -> Option<Vec<Candidate>> {
+    /// A fresh entry: its items and whether the lookup succeeded.
+    pub fn get(&self, key: &str) -> Option<(Vec<Candidate>, bool)> {
         if self.ttl.is_zero() {
             return None;
         }
@@ -1133,7 +1138,7 @@ impl Cache {
         let e: Entry = serde_json::from_str(&text).ok()?;
         let ttl = if e.ok { self.ttl } else { self.ttl.min(FAILED_TTL) };
         let age = Self::now().checked_sub(e.at)?;
-        (age < ttl.as_secs()).then_some(e.items)
+        (age < ttl.as_secs()).then_some((e.items, e.ok))
     }
 
     pub fn put(&self, key: &str, items: &[Candidate], ok: bool) {
@@ -1182,10 +1187,10 @@ fn live(kind: ValueKind, typed: &Typed, timeout: Duration) -> Option<Vec<Candida
 
 /// The contexts a namespaced lookup asks: `--from` (secrets), else `--context`, else the current one.
 fn lookup_contexts(kind: ValueKind, typed: &Typed, kc: &Kubeconfigs) -> Vec<String> {
-    if kind == ValueKind::Secret {
-        if let Some(f) = typed.get("from") {
-            return vec![f.to_string()];
-        }
+    if kind == ValueKind::Secret
+        && let Some(f) = typed.get("from")
+    {
+        return vec![f.to_string()];
     }
     let explicit = typed.all("context");
     if !explicit.is_empty() {
@@ -1207,7 +1212,8 @@ async fn live_async(
 
     if kind == ValueKind::Direction {
         let topo = crate::topology::discover(kc, req, timeout).await.ok()?;
-        if topo.routes.is_empty() && !topo.problems.is_empty() && topo.clients.is_empty() {
+        // Nothing found and something failed: a failure (cached briefly), not "no directions".
+        if topo.routes.is_empty() && !topo.problems.is_empty() {
             return None;
         }
         return Some(
@@ -1637,7 +1643,7 @@ mod tests {
         };
         let items = vec![Candidate::new("a", "b")];
         cache.put("k", &items, true);
-        assert_eq!(cache.get("k"), Some(items.clone()));
+        assert_eq!(cache.get("k"), Some((items.clone(), true)));
         let old = Entry {
             at: Cache::now() - 31,
             ok: true,

@@ -9,8 +9,9 @@ use std::time::Duration;
 /// Result alias used across `mm2-core`.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-/// What went wrong, and where.
-#[derive(Debug, thiserror::Error)]
+/// What went wrong, and where. Plain data (no wrapped client errors), so it is `Clone`: the
+/// same unreachable context is reported under every direction that runs there.
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum Error {
     /// The API server could not be reached (connection refused, TLS failure, DNS ...).
     #[error("context {context}: cannot reach the API server {server}: {cause}")]

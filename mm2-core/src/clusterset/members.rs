@@ -39,7 +39,7 @@ impl Clusterset {
             return Ok(c);
         }
         match self.problems.iter().find(|p| p.context == context) {
-            Some(p) => Err(reclone(&p.error)),
+            Some(p) => Err(p.error.clone()),
             None => Err(Error::Kubeconfig(format!(
                 "context \"{context}\" is not part of the clusterset ({})",
                 self.members
@@ -75,7 +75,7 @@ impl Clusterset {
 
     /// The first unreachable member, as an error.
     pub fn first_problem(&self) -> Option<Error> {
-        self.problems.first().map(|p| reclone(&p.error))
+        self.problems.first().map(|p| p.error.clone())
     }
 
     /// Make `context` a member, replacing the member that reaches the same API server (zero-config
@@ -152,7 +152,7 @@ pub async fn load(kc: &Kubeconfigs, req: &TopologyRequest, timeout: Duration) ->
             clients.remove(&p.context);
             problems.push(Problem {
                 context: p.context.clone(),
-                error: reclone(&p.error),
+                error: p.error.clone(),
             });
         }
     }
@@ -177,63 +177,4 @@ pub async fn load(kc: &Kubeconfigs, req: &TopologyRequest, timeout: Duration) ->
         problems,
         topology: topo,
     })
-}
-
-/// Errors are not `Clone` (they can wrap kube errors); rebuild the ones a member can carry.
-pub fn reclone(e: &Error) -> Error {
-    match e {
-        Error::Unreachable {
-            context,
-            server,
-            cause,
-        } => Error::Unreachable {
-            context: context.clone(),
-            server: server.clone(),
-            cause: cause.clone(),
-        },
-        Error::Timeout {
-            context,
-            server,
-            timeout,
-        } => Error::Timeout {
-            context: context.clone(),
-            server: server.clone(),
-            timeout: *timeout,
-        },
-        Error::Forbidden {
-            context,
-            verb,
-            resource,
-            namespace,
-            message,
-        } => Error::Forbidden {
-            context: context.clone(),
-            verb: verb.clone(),
-            resource: resource.clone(),
-            namespace: namespace.clone(),
-            message: message.clone(),
-        },
-        Error::CrdMissing { context, group, kind } => Error::CrdMissing {
-            context: context.clone(),
-            group: group.clone(),
-            kind: kind.clone(),
-        },
-        Error::NotFound {
-            context,
-            kind,
-            namespace,
-            name,
-        } => Error::NotFound {
-            context: context.clone(),
-            kind: kind.clone(),
-            namespace: namespace.clone(),
-            name: name.clone(),
-        },
-        Error::Kubeconfig(m) => Error::Kubeconfig(m.clone()),
-        Error::Refused { reason, hint } => Error::Refused {
-            reason: reason.clone(),
-            hint: hint.clone(),
-        },
-        other => Error::Invalid(other.to_string()),
-    }
 }

@@ -7,9 +7,7 @@ use crate::direction::Direction;
 use crate::lag::{self, Advice, DirectionLag, Evaluation, PodScrape, Severity, Thresholds};
 use crate::mm2::inventory::Mm2Object;
 use crate::mm2::status::Problem;
-use crate::resources::strimzi::parse_label_selector;
 use crate::topology::Topology;
-use k8s_openapi::api::core::v1::Pod;
 use serde::Serialize;
 
 /// Port of the `tcp-prometheus` container port Strimzi opens for the JMX exporter.
@@ -145,29 +143,16 @@ pub async fn scrape_pods(
     mm2: &Mm2Object,
     d: &Direction,
 ) -> crate::Result<Vec<PodScrape>> {
-    let Some(sel) = mm2.status.as_ref().and_then(|s| s.label_selector.clone()) else {
+    let Some(pods) = crate::mm2::pods::pods_of(cc, mm2).await? else {
         return Ok(vec![PodScrape {
             pod: format!("{}-mirrormaker2-*", mm2.name),
             direction: d.clone(),
             result: Err("the operator has not reported status.labelSelector (no pods yet?)".into()),
         }]);
     };
-    let selector: Vec<String> = parse_label_selector(&sel)
-        .into_iter()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect();
-    let api: kube::Api<Pod> = kube::Api::namespaced(cc.client.clone(), &mm2.namespace);
-    let lp = kube::api::ListParams::default().labels(&selector.join(","));
-    let pods = cc
-        .call(Op::new("list", "pods", "Pod").ns(&mm2.namespace), api.list(&lp))
-        .await?;
-    let scrapes = pods.items.iter().map(|p| async move {
+    let scrapes = pods.iter().map(|p| async move {
         let pod = p.metadata.name.clone().unwrap_or_default();
-        let ready = p
-            .status
-            .as_ref()
-            .and_then(|s| s.conditions.as_ref())
-            .is_some_and(|cs| cs.iter().any(|c| c.type_ == "Ready" && c.status == "True"));
+        let ready = crate::mm2::pods::is_ready(p);
         let has_ip = p.status.as_ref().and_then(|s| s.pod_ip.as_ref()).is_some();
         let result = if !has_ip {
             Err("pod has no IP (not running)".to_string())

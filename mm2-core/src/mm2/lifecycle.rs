@@ -378,6 +378,56 @@ pub fn describe_progress(mm2: &Mm2Object) -> String {
     )
 }
 
+/// Ready pods matching the MM2's `status.labelSelector`.
+pub async fn ready_pods(cc: &ContextClient, mm2: &Mm2Object) -> Result<Option<i32>> {
+    let pods = crate::mm2::pods::pods_of(cc, mm2).await?;
+    Ok(pods.map(|p| p.iter().filter(|p| crate::mm2::pods::is_ready(p)).count() as i32))
+}
+
+/// Wait until `status.replicas` and the ready pods both equal `replicas`.
+pub async fn wait_scaled<P: FnMut(&str)>(
+    cc: &ContextClient,
+    namespace: &str,
+    name: &str,
+    replicas: i32,
+    timeout: Duration,
+    mut progress: P,
+) -> Result<()> {
+    let deadline = Instant::now() + timeout;
+    let mut last = String::new();
+    loop {
+        if let Ok(mm2) = get_mm2(cc, namespace, name).await {
+            let status_replicas = mm2.status.as_ref().and_then(|s| s.replicas);
+            let ready = if replicas == 0 {
+                Some(0)
+            } else {
+                ready_pods(cc, &mm2).await.ok().flatten()
+            };
+            let seen = format!(
+                "status.replicas {} ready pods {} (want {replicas})",
+                status_replicas
+                    .map(|r| r.to_string())
+                    .unwrap_or_else(|| "-".into()),
+                ready.map(|r| r.to_string()).unwrap_or_else(|| "-".into())
+            );
+            if mm2.reconciled() && status_replicas == Some(replicas) && ready == Some(replicas) {
+                return Ok(());
+            }
+            if seen != last {
+                progress(&seen);
+                last = seen;
+            }
+        }
+        if Instant::now() >= deadline {
+            return Err(Error::NotConverged {
+                what: format!("{namespace}/{name} to reach {replicas} replicas ({last})"),
+                timeout,
+            });
+        }
+        tokio::time::sleep(Duration::from_millis(400)).await;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -452,77 +502,5 @@ mod tests {
         assert_eq!("server".parse::<DryRun>().unwrap(), DryRun::Server);
         assert_eq!("none".parse::<DryRun>().unwrap(), DryRun::None);
         assert!("maybe".parse::<DryRun>().is_err());
-    }
-}
-
-/// Ready pods matching the MM2's `status.labelSelector`.
-pub async fn ready_pods(cc: &ContextClient, mm2: &Mm2Object) -> Result<Option<i32>> {
-    use k8s_openapi::api::core::v1::Pod;
-    let Some(sel) = mm2.status.as_ref().and_then(|s| s.label_selector.clone()) else {
-        return Ok(None);
-    };
-    let selector: Vec<String> = crate::resources::strimzi::parse_label_selector(&sel)
-        .into_iter()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect();
-    let api: kube::Api<Pod> = kube::Api::namespaced(cc.client.clone(), &mm2.namespace);
-    let lp = kube::api::ListParams::default().labels(&selector.join(","));
-    let pods = cc
-        .call(Op::new("list", "pods", "Pod").ns(&mm2.namespace), api.list(&lp))
-        .await?;
-    Ok(Some(
-        pods.items
-            .iter()
-            .filter(|p| {
-                p.status
-                    .as_ref()
-                    .and_then(|s| s.conditions.as_ref())
-                    .is_some_and(|cs| cs.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
-            })
-            .count() as i32,
-    ))
-}
-
-/// Wait until `status.replicas` and the ready pods both equal `replicas`.
-pub async fn wait_scaled<P: FnMut(&str)>(
-    cc: &ContextClient,
-    namespace: &str,
-    name: &str,
-    replicas: i32,
-    timeout: Duration,
-    mut progress: P,
-) -> Result<()> {
-    let deadline = Instant::now() + timeout;
-    let mut last = String::new();
-    loop {
-        if let Ok(mm2) = get_mm2(cc, namespace, name).await {
-            let status_replicas = mm2.status.as_ref().and_then(|s| s.replicas);
-            let ready = if replicas == 0 {
-                Some(0)
-            } else {
-                ready_pods(cc, &mm2).await.ok().flatten()
-            };
-            let seen = format!(
-                "status.replicas {} ready pods {} (want {replicas})",
-                status_replicas
-                    .map(|r| r.to_string())
-                    .unwrap_or_else(|| "-".into()),
-                ready.map(|r| r.to_string()).unwrap_or_else(|| "-".into())
-            );
-            if mm2.reconciled() && status_replicas == Some(replicas) && ready == Some(replicas) {
-                return Ok(());
-            }
-            if seen != last {
-                progress(&seen);
-                last = seen;
-            }
-        }
-        if Instant::now() >= deadline {
-            return Err(Error::NotConverged {
-                what: format!("{namespace}/{name} to reach {replicas} replicas ({last})"),
-                timeout,
-            });
-        }
-        tokio::time::sleep(Duration::from_millis(400)).await;
     }
 }

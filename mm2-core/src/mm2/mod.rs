@@ -1,6 +1,7 @@
 //! KafkaMirrorMaker2 lifecycle: reading, status reports, pause/resume/scale.
 
 pub mod inventory;
+pub mod pods;
 pub mod status;
 
 /// Annotation we put on a Flux Kustomization we suspended: who, when and why.

@@ -11,11 +11,9 @@ use crate::direction::Direction;
 use crate::error::{Error, Result};
 use crate::mm2::inventory::Mm2Object;
 use crate::resources::flux::{self, FluxOwner, KustomizationSpec, KustomizationStatus};
-use crate::resources::strimzi::{ConnectorKind, ConnectorState, Mm2Shape, parse_label_selector};
+use crate::resources::strimzi::{ConnectorKind, ConnectorState, Mm2Shape};
 use crate::resources::{Condition, api_resource, condition};
 use crate::topology::{Route, Topology};
-use k8s_openapi::api::core::v1::Pod;
-use kube::api::ListParams;
 use serde::Serialize;
 
 /// Schema identifier of the JSON/YAML output; bumped only on incompatible change.
@@ -497,41 +495,12 @@ pub fn connector_reports(
 }
 
 async fn pods_of(cc: &ContextClient, mm2: &Mm2Object) -> Result<(Vec<String>, Option<i32>)> {
-    let Some(sel) = mm2.status.as_ref().and_then(|s| s.label_selector.clone()) else {
-        return Ok((
-            vec![],
-            if mm2.spec.replicas == Some(0) {
-                Some(0)
-            } else {
-                None
-            },
-        ));
+    let Some(pods) = crate::mm2::pods::pods_of(cc, mm2).await? else {
+        // No selector yet; with 0 replicas there is simply nothing to run.
+        return Ok((vec![], (mm2.spec.replicas == Some(0)).then_some(0)));
     };
-    let selector = parse_label_selector(&sel)
-        .into_iter()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect::<Vec<_>>()
-        .join(",");
-    let api: kube::Api<Pod> = kube::Api::namespaced(cc.client.clone(), &mm2.namespace);
-    let lp = ListParams::default().labels(&selector);
-    let pods = cc
-        .call(Op::new("list", "pods", "Pod").ns(&mm2.namespace), api.list(&lp))
-        .await?;
-    let ready = pods
-        .items
-        .iter()
-        .filter(|p| {
-            p.status
-                .as_ref()
-                .and_then(|s| s.conditions.as_ref())
-                .is_some_and(|cs| cs.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
-        })
-        .count() as i32;
-    let mut names: Vec<String> = pods
-        .items
-        .iter()
-        .filter_map(|p| p.metadata.name.clone())
-        .collect();
+    let ready = pods.iter().filter(|p| crate::mm2::pods::is_ready(p)).count() as i32;
+    let mut names: Vec<String> = pods.iter().filter_map(|p| p.metadata.name.clone()).collect();
     names.sort();
     Ok((names, Some(ready)))
 }

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Benchmarks (performance targets live here, not in timed tests):
+#  - status vs `kubectl get kmm2 -A`, and status over 20 contexts with one dead (two-cluster bed);
+#  - lag: parse + aggregate a 10,000-partition scrape, vs prometheus-parse (criterion);
+#  - startup: `--version` and static completion vs `kubectl version --client`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+KUBEBUILDER_ASSETS="$(scripts/testbed.sh | tail -n1)"
+export KUBEBUILDER_ASSETS
+cargo build --release --workspace --bins
+echo "== status (two-cluster bed)"
+sh tests/netns-run.sh target/release/bench-status
+echo "== lag parser (criterion)"
+cargo bench -p mm2-core --bench lag -- --noplot
+if [ -x scripts/bench-startup.sh ]; then
+  echo "== startup"
+  scripts/bench-startup.sh
+fi

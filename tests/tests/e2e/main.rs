@@ -1,0 +1,12 @@
+//! End-to-end tests of kubectl-mm2 / kubectl-clusterset against the two-cluster bed.
+//!
+//! One test binary, so the bed (two control planes, operator, doubles) starts once per process.
+//! Run: `cargo build -p mm2-e2e --tests && bash tests/netns-run.sh cargo test --offline -p mm2-e2e`.
+
+mod bed;
+mod cli;
+mod clusterset;
+mod completion;
+mod krew;
+mod lag;
+mod mm2_lifecycle;

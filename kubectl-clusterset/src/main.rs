@@ -43,7 +43,7 @@ Exit codes: 0 ok, 1 error, 2 usage, 4 unreachable, 6 refused, 7 forbidden; resol
     propagate_version = true
 )]
 struct Cli {
-    #[command(flatten)]
+    #[command(flatten, next_help_heading = "Global options")]
     global: GlobalArgs,
     #[command(subcommand)]
     cmd: Cmd,
@@ -75,6 +75,7 @@ fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> u8 {
+    mm2_core::clients::set_verbosity(cli.global.verbose);
     let g = &cli.global;
     let result: Result<u8, Error> = match &cli.cmd {
         Cmd::Completion(_) => unreachable!("handled in main"),

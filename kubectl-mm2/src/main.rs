@@ -51,7 +51,7 @@ Exit codes: 0 ok, 1 error, 2 usage, 3 degraded, 4 unreachable, 5 not converged i
     propagate_version = true
 )]
 struct Cli {
-    #[command(flatten)]
+    #[command(flatten, next_help_heading = "Global options")]
     global: GlobalArgs,
     #[command(subcommand)]
     cmd: Cmd,
@@ -108,6 +108,7 @@ fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> u8 {
+    mm2_core::clients::set_verbosity(cli.global.verbose);
     let g = &cli.global;
     let result = match &cli.cmd {
         Cmd::Completion(_) => unreachable!("handled in main"),

@@ -12,7 +12,35 @@ use kube::core::{ApiResource, DynamicObject};
 use kube::{Api, Client, Config};
 use std::future::Future;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::time::{Duration, Instant};
+
+/// `-v`: at 1 and above every API call is traced to stderr (context, verb, resource, outcome,
+/// time). Request and response bodies are never traced: they may hold Secret values.
+static VERBOSITY: AtomicU8 = AtomicU8::new(0);
+
+/// Set from the `-v` count.
+pub fn set_verbosity(v: u8) {
+    VERBOSITY.store(v, Ordering::Relaxed);
+}
+
+fn trace(context: &str, op: &Op<'_>, started: Instant, outcome: &str) {
+    if VERBOSITY.load(Ordering::Relaxed) == 0 {
+        return;
+    }
+    let target = match (op.namespace, op.name) {
+        (Some(ns), Some(n)) => format!(" {ns}/{n}"),
+        (Some(ns), None) => format!(" -n {ns}"),
+        (None, Some(n)) => format!(" {n}"),
+        (None, None) => String::new(),
+    };
+    eprintln!(
+        "I [{context}] {} {}{target}: {outcome} in {} ms",
+        op.verb,
+        op.resource,
+        started.elapsed().as_millis()
+    );
+}
 
 /// The kubeconfig, read once (with `KUBECONFIG` lists merged like kubectl does).
 #[derive(Clone, Debug)]
@@ -211,15 +239,22 @@ impl ContextClient {
     where
         F: Future<Output = std::result::Result<T, kube::Error>>,
     {
-        match tokio::time::timeout(self.timeout, fut).await {
+        let started = Instant::now();
+        let result = match tokio::time::timeout(self.timeout, fut).await {
             Ok(Ok(v)) => Ok(v),
-            Ok(Err(e)) => Err(self.target(op).map(e)).map_err(|e| self.fill_timeout(e)),
+            Ok(Err(e)) => Err(self.fill_timeout(self.target(op).map(e))),
             Err(_) => Err(Error::Timeout {
                 context: self.context.clone(),
                 server: self.server.clone(),
                 timeout: self.timeout,
             }),
-        }
+        };
+        let outcome = match &result {
+            Ok(_) => "ok".to_string(),
+            Err(e) => format!("failed ({})", crate::mm2::status::Problem::from_error(e).kind),
+        };
+        trace(&self.context, &op, started, &outcome);
+        result
     }
 
     fn fill_timeout(&self, e: Error) -> Error {

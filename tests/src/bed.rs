@@ -1039,8 +1039,14 @@ impl ExtraCluster {
 /// next to the running test binary. Panics if it has not been built (`cargo build --workspace`).
 pub fn product_bin(name: &str) -> PathBuf {
     let exe = std::env::current_exe().expect("current exe");
-    // target/<profile>/deps/e2e-<hash>
-    let profile_dir = exe.parent().and_then(|p| p.parent()).expect("target profile dir");
+    // Tests run as target/<profile>/deps/e2e-<hash>; bins (bench-status, mm2-demo) as
+    // target/<profile>/<bin>.
+    let dir = exe.parent().expect("target dir");
+    let profile_dir = if dir.ends_with("deps") {
+        dir.parent().expect("target profile dir")
+    } else {
+        dir
+    };
     let p = profile_dir.join(name);
     assert!(
         p.is_file(),

@@ -315,8 +315,19 @@ async fn status_reports_both_directions_healthy() {
         .collect();
     assert!(secrets.contains(&("mm2-user", true)), "{secrets:?}");
 
-    let t = mm2(&["status", "proxmox:aws", "-n", ns]);
+    let t = mm2(&["status", "proxmox:aws", "-n", ns, "-v"]);
     assert_code(&t, 0);
+    // -v traces every API call with its context, never a body.
+    assert!(
+        t.stderr
+            .contains("I [rciis-proxmox] list kafkamirrormaker2s.kafka.strimzi.io -n t-status: ok in"),
+        "{t}"
+    );
+    assert!(
+        t.stderr
+            .contains("I [rciis-proxmox] get secrets t-status/mm2-user: ok in"),
+        "{t}"
+    );
     assert!(t.stdout.contains("proxmox → aws  healthy"), "{t}");
     assert!(t.stdout.contains("proxmox->aws.MirrorCheckpointConnector"), "{t}");
     assert!(!t.stdout.contains("aws → proxmox"), "{t}");

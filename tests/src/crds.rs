@@ -216,48 +216,24 @@ fn crd(
     })
 }
 
-/// The KafkaMirrorMaker2 `v1` schema: like Strimzi 0.51's, it has `target` and
-/// `mirrors[].source` but no `clusters`, `connectCluster`, `sourceCluster`, `targetCluster`,
-/// `heartbeatConnector` or connector `pause`, so reading an old-shape object at v1 prunes them.
-fn mm2_v1_schema() -> Value {
-    let s = json!({"type": "string"});
-    let connector = json!({"type": "object", "properties": {
-        "tasksMax": {"type": "integer"}, "version": s, "config": preserve(), "state": s,
-        "autoRestart": preserve(), "listOffsets": preserve(), "alterOffsets": preserve()}});
-    let mirror = json!({"type": "object", "properties": {
-        "source": preserve(), "sourceConnector": connector, "checkpointConnector": connector,
-        "topicsPattern": s, "topicsExcludePattern": s, "groupsPattern": s, "groupsExcludePattern": s}});
-    let mut spec = json!({"type": "object", "properties": {
-        "version": s, "replicas": {"type": "integer"}, "image": s, "target": preserve(),
-        "mirrors": {"type": "array", "items": mirror}}});
-    for k in [
-        "resources",
-        "livenessProbe",
-        "readinessProbe",
-        "jvmOptions",
-        "jmxOptions",
-        "logging",
-        "rack",
-        "metricsConfig",
-        "tracing",
-        "template",
-        "clientRackInitImage",
-    ] {
-        spec["properties"][k] = if k == "clientRackInitImage" {
-            s.clone()
-        } else {
-            preserve()
-        };
-    }
-    json!({"openAPIV3Schema": {"type": "object", "properties": {
-        "apiVersion": s, "kind": s, "metadata": {"type": "object"}, "spec": spec, "status": preserve()}}})
+/// Marks a generated CRD as the harness's fallback (the bed test tells it from upstream by this).
+fn fallback_label(mut crd: Value) -> Value {
+    crd["metadata"]["labels"] = json!({"mm2-e2e/fallback": "true"});
+    crd
 }
 
-/// Minimal structural CRDs for the kinds the bed uses, when `MM2_CRDS_DIR` is not set. Same
-/// groups, kinds, plurals, versions, storage versions and subresources as upstream (Strimzi
-/// 0.51, MCS API v0.5.0, Flux v2); schemas keep unknown fields except KafkaMirrorMaker2 v1.
+/// The CRDs installed when `MM2_CRDS_DIR` is not set. Same groups, kinds, plurals, versions,
+/// storage versions and subresources as upstream (Strimzi 0.51, MCS API v0.5.0, Flux v2).
+///
+/// KafkaMirrorMaker2, ServiceExport, ServiceImport and Kustomization are generated from
+/// mm2-core's typed views ([`mm2_core::resources::crds`]): the fields we model are typed, the
+/// upstream fields we do not model are listed, and anything else is pruned as upstream would prune
+/// it; at KafkaMirrorMaker2 `v1` the v1beta2-only topology is absent, so reading an old-shape object
+/// at `v1` prunes it. Kafka, KafkaNodePool, KafkaUser and GitRepository, which we have no typed
+/// views of, are hand-written minimal structural CRDs that keep every unknown field.
 pub fn fallback_crds() -> Vec<Value> {
-    let strimzi = |kind: &str, plural: &str, short: &[&str], scale: bool, v1: Value| {
+    use mm2_core::resources::crds as generated;
+    let strimzi = |kind: &str, plural: &str, short: &[&str], scale: bool| {
         crd(
             "kafka.strimzi.io",
             kind,
@@ -268,7 +244,7 @@ pub fn fallback_crds() -> Vec<Value> {
                 Ver {
                     name: "v1",
                     storage: false,
-                    schema: v1,
+                    schema: open_schema(),
                 },
                 Ver {
                     name: "v1beta2",
@@ -280,69 +256,13 @@ pub fn fallback_crds() -> Vec<Value> {
         )
     };
     vec![
-        strimzi("Kafka", "kafkas", &["k"], false, open_schema()),
-        strimzi("KafkaNodePool", "kafkanodepools", &["knp"], true, open_schema()),
-        strimzi("KafkaUser", "kafkausers", &["ku"], false, open_schema()),
-        strimzi(
-            "KafkaMirrorMaker2",
-            "kafkamirrormaker2s",
-            &["kmm2"],
-            true,
-            mm2_v1_schema(),
-        ),
-        crd(
-            "multicluster.x-k8s.io",
-            "ServiceExport",
-            "serviceexports",
-            &["svcex", "svcexport"],
-            &[],
-            vec![
-                Ver {
-                    name: "v1alpha1",
-                    storage: false,
-                    schema: open_schema(),
-                },
-                Ver {
-                    name: "v1beta1",
-                    storage: true,
-                    schema: open_schema(),
-                },
-            ],
-            false,
-        ),
-        crd(
-            "multicluster.x-k8s.io",
-            "ServiceImport",
-            "serviceimports",
-            &["svcim", "svcimport"],
-            &[],
-            vec![
-                Ver {
-                    name: "v1alpha1",
-                    storage: false,
-                    schema: open_schema(),
-                },
-                Ver {
-                    name: "v1beta1",
-                    storage: true,
-                    schema: open_schema(),
-                },
-            ],
-            false,
-        ),
-        crd(
-            "kustomize.toolkit.fluxcd.io",
-            "Kustomization",
-            "kustomizations",
-            &["ks"],
-            &[],
-            vec![Ver {
-                name: "v1",
-                storage: true,
-                schema: open_schema(),
-            }],
-            false,
-        ),
+        strimzi("Kafka", "kafkas", &["k"], false),
+        strimzi("KafkaNodePool", "kafkanodepools", &["knp"], true),
+        strimzi("KafkaUser", "kafkausers", &["ku"], false),
+        fallback_label(generated::kafkamirrormaker2()),
+        fallback_label(generated::serviceexport()),
+        fallback_label(generated::serviceimport()),
+        fallback_label(generated::kustomization()),
         crd(
             "source.toolkit.fluxcd.io",
             "GitRepository",

@@ -20,6 +20,7 @@ pub const FIELD_MANAGER: &str = "kustomize-controller";
 
 /// `spec` of a Kustomization (what we read and toggle).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "crd-gen", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct KustomizationSpec {
     #[serde(default)]
@@ -34,6 +35,7 @@ pub struct KustomizationSpec {
 
 /// The Git (or OCI, bucket) source of a Kustomization.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "crd-gen", derive(schemars::JsonSchema))]
 pub struct SourceRef {
     #[serde(default)]
     pub kind: String,
@@ -45,6 +47,7 @@ pub struct SourceRef {
 
 /// `status` of a Kustomization.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "crd-gen", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct KustomizationStatus {
     #[serde(default)]

@@ -16,6 +16,7 @@ pub const SOURCE_CLUSTER_LABEL: &str = "multicluster.kubernetes.io/source-cluste
 
 /// `status` of a ServiceExport.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "crd-gen", derive(schemars::JsonSchema))]
 pub struct ServiceExportStatus {
     #[serde(default)]
     pub conditions: Vec<Condition>,
@@ -23,6 +24,7 @@ pub struct ServiceExportStatus {
 
 /// `spec` of a ServiceImport.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "crd-gen", derive(schemars::JsonSchema))]
 pub struct ServiceImportSpec {
     #[serde(rename = "type", default)]
     pub type_: Option<String>,
@@ -34,6 +36,7 @@ pub struct ServiceImportSpec {
 
 /// A port of a ServiceImport (no targetPort in MCS).
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "crd-gen", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ImportPort {
     #[serde(default)]
@@ -46,6 +49,7 @@ pub struct ImportPort {
 
 /// `status` of a ServiceImport.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "crd-gen", derive(schemars::JsonSchema))]
 pub struct ServiceImportStatus {
     #[serde(default)]
     pub clusters: Vec<ClusterStatus>,
@@ -55,6 +59,7 @@ pub struct ServiceImportStatus {
 
 /// An exporting cluster listed in a ServiceImport.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "crd-gen", derive(schemars::JsonSchema))]
 pub struct ClusterStatus {
     #[serde(default)]
     pub cluster: String,

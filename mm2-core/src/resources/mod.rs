@@ -5,6 +5,8 @@
 //! [`versions`]: Strimzi 0.51 serves `v1` and `v1beta2` with no conversion, and reading an old-shape
 //! object at `v1` silently prunes its topology (shared/testbed/RECIPE.md).
 
+#[cfg(feature = "crd-gen")]
+pub mod crds;
 pub mod flux;
 pub mod mcs;
 pub mod strimzi;
@@ -15,6 +17,7 @@ use serde::{Deserialize, Serialize};
 
 /// A Kubernetes condition as Strimzi, mcs-api, Cilium and Flux write it.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "crd-gen", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Condition {
     #[serde(rename = "type")]

@@ -22,6 +22,7 @@ pub const PAUSE_RECONCILIATION: &str = "strimzi.io/pause-reconciliation";
 /// `connectCluster`, `mirrors[].sourceCluster/targetCluster`) and the v1 shape (`target`,
 /// `mirrors[].source`).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "crd-gen", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Mm2Spec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -40,6 +41,7 @@ pub struct Mm2Spec {
 
 /// A Kafka cluster MM2 connects to (an entry of `clusters`, `target` or `mirrors[].source`).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "crd-gen", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Mm2Cluster {
     #[serde(default)]
@@ -52,6 +54,7 @@ pub struct Mm2Cluster {
 
 /// Client authentication of an MM2 cluster entry.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "crd-gen", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Authentication {
     #[serde(rename = "type", default)]
@@ -64,6 +67,7 @@ pub struct Authentication {
 
 /// Where the SCRAM password lives.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "crd-gen", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct PasswordSecret {
     pub secret_name: String,
@@ -73,6 +77,7 @@ pub struct PasswordSecret {
 
 /// One entry of `spec.mirrors`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "crd-gen", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Mm2Mirror {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -91,6 +96,7 @@ pub struct Mm2Mirror {
 
 /// The part of a connector spec we read and write.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "crd-gen", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ConnectorSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -239,6 +245,7 @@ impl std::fmt::Display for ConnectorState {
 
 /// `status` of a KafkaMirrorMaker2 as the 0.51 operator writes it.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "crd-gen", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Mm2Status {
     #[serde(default)]
@@ -259,6 +266,7 @@ pub struct Mm2Status {
 
 /// The body of `GET /connectors/<name>/status`, as copied into the CR status.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "crd-gen", derive(schemars::JsonSchema))]
 pub struct ConnectorStatus {
     #[serde(default)]
     pub name: String,
@@ -272,6 +280,7 @@ pub struct ConnectorStatus {
 
 /// Connector-level state.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "crd-gen", derive(schemars::JsonSchema))]
 pub struct ConnectorInstance {
     #[serde(default)]
     pub state: String,
@@ -283,6 +292,7 @@ pub struct ConnectorInstance {
 
 /// Task-level state.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "crd-gen", derive(schemars::JsonSchema))]
 pub struct TaskStatus {
     #[serde(default)]
     pub id: i64,
@@ -296,6 +306,7 @@ pub struct TaskStatus {
 
 /// Auto-restart bookkeeping.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "crd-gen", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct AutoRestartStatus {
     #[serde(default)]

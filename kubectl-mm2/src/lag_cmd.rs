@@ -6,6 +6,7 @@ use mm2_core::cli::GlobalArgs;
 use mm2_core::clients::parse_duration;
 use mm2_core::error::{Error, Result};
 use mm2_core::lag::{self, Severity, Thresholds};
+use mm2_core::mm2::lag_prometheus::PrometheusSource;
 use mm2_core::mm2::lag_report::{self, LagOptions, LagReport};
 use mm2_core::output::{Health, OutputFormat, Palette, Table};
 use std::fmt::Write as _;
@@ -37,6 +38,14 @@ pub struct LagArgs {
     /// Refresh every INTERVAL (default 5s) until Ctrl-C, with catch-up rate and ETA
     #[arg(long, value_name = "INTERVAL", num_args = 0..=1, default_missing_value = "5s", value_parser = parse_duration)]
     pub watch: Option<Duration>,
+    /// Read the metrics from a Prometheus HTTP API instead of scraping each pod through the pod
+    /// proxy. URL forms: `http://HOST:PORT[/PREFIX]` (plain HTTP from this machine; https is not
+    /// supported) or `k8s://NAMESPACE/SERVICE:PORT[/PREFIX]` (alias `service:`), reached through the
+    /// API server's service proxy of the context where the MirrorMaker 2 runs (works from a laptop,
+    /// needs `get services/proxy`), e.g. `k8s://monitoring/prometheus-operated:9090`. Series are
+    /// selected by the `namespace` and `strimzi_io_cluster` labels Strimzi's PodMonitor adds.
+    #[arg(long, value_name = "URL", value_parser = PrometheusSource::parse)]
+    pub prometheus: Option<PrometheusSource>,
 }
 
 const READ_TIMEOUT: Duration = Duration::from_secs(10);
@@ -73,6 +82,7 @@ async fn lag(g: &GlobalArgs, a: &LagArgs) -> Result<u8> {
         },
         topic,
         top: a.top,
+        prometheus: a.prometheus.clone(),
     };
     let kc = g.kubeconfigs()?;
     let req = g.topology_request()?;
@@ -97,8 +107,16 @@ async fn lag(g: &GlobalArgs, a: &LagArgs) -> Result<u8> {
     let tty = term.is_term() && !g.output.is_machine();
     let mut prev: Option<(LagReport, Instant)> = None;
     let mut drawn = 0usize;
+    // One Ctrl-C listener for the whole watch: a signal that arrives while a refresh is in
+    // flight must stop the loop too (a listener made later would never hear it).
+    let interrupted = tokio::signal::ctrl_c();
+    tokio::pin!(interrupted);
+    let mut code = Severity::Unknown.exit_code() as u8;
     loop {
-        let report = once().await?;
+        let report = tokio::select! {
+            r = once() => r?,
+            _ = &mut interrupted => return Ok(code),
+        };
         let now = Instant::now();
         let text = render(
             &report,
@@ -121,11 +139,11 @@ async fn lag(g: &GlobalArgs, a: &LagArgs) -> Result<u8> {
             );
             print!("{text}");
         }
-        let code = report.severity.exit_code() as u8;
+        code = report.severity.exit_code() as u8;
         prev = Some((report, now));
         tokio::select! {
             _ = tokio::time::sleep(interval) => {}
-            _ = tokio::signal::ctrl_c() => { return Ok(code); }
+            _ = &mut interrupted => return Ok(code),
         }
     }
 }
@@ -196,6 +214,9 @@ pub fn render(report: &LagReport, wide: bool, prev: Option<(&LagReport, Duration
                 _ => String::new(),
             }
         );
+        if let Some(url) = &d.prometheus {
+            let _ = writeln!(out, "  {} read from Prometheus {url}", p.dim("·"));
+        }
         for r in &e.reasons {
             let _ = writeln!(out, "  {} {r}", p.dim("·"));
         }

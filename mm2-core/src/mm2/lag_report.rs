@@ -1,11 +1,13 @@
 //! `kubectl mm2 lag`: scrape every MM2 pod's JMX exporter through the API server's pod proxy
 //! (`/api/v1/namespaces/{ns}/pods/{pod}:9404/proxy/metrics`: works from a laptop, no
-//! port-forward, no exec), then aggregate and judge with [`crate::lag`].
+//! port-forward, no exec), or read the same series from Prometheus with `--prometheus`
+//! ([`crate::mm2::lag_prometheus`]), then aggregate and judge with [`crate::lag`].
 
 use crate::clients::{ContextClient, Op};
 use crate::direction::Direction;
 use crate::lag::{self, Advice, DirectionLag, Evaluation, PodScrape, Severity, Thresholds};
 use crate::mm2::inventory::Mm2Object;
+use crate::mm2::lag_prometheus::PrometheusSource;
 use crate::mm2::status::Problem;
 use crate::topology::Topology;
 use serde::Serialize;
@@ -21,7 +23,14 @@ pub struct LagOptions {
     pub thresholds: Thresholds,
     pub topic: Option<regex::Regex>,
     pub top: Option<usize>,
+    /// Read the series from this Prometheus instead of scraping the pods.
+    pub prometheus: Option<PrometheusSource>,
 }
+
+/// Where a direction's metrics were read: `pod-proxy` (each pod's `/metrics` through the API
+/// server) or `prometheus`.
+pub const SOURCE_POD_PROXY: &str = "pod-proxy";
+pub const SOURCE_PROMETHEUS: &str = "prometheus";
 
 /// One direction's lag with its verdict and advice.
 #[derive(Debug, Clone, Serialize)]
@@ -30,6 +39,11 @@ pub struct DirectionLagReport {
     pub context: Option<String>,
     pub mm2: Option<String>,
     pub namespace: Option<String>,
+    /// `pod-proxy` or `prometheus`.
+    pub source: &'static str,
+    /// The `--prometheus` URL, when the source is Prometheus.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub prometheus: Option<String>,
     pub evaluation: Evaluation,
     pub lag: Option<DirectionLag>,
     pub advice: Vec<Advice>,
@@ -80,11 +94,17 @@ pub async fn build(topo: &Topology, only: &[Direction], opts: &LagOptions) -> La
 }
 
 async fn direction_report(topo: &Topology, d: &Direction, opts: &LagOptions) -> DirectionLagReport {
+    let (source, prometheus) = match &opts.prometheus {
+        Some(p) => (SOURCE_PROMETHEUS, Some(p.url.clone())),
+        None => (SOURCE_POD_PROXY, None),
+    };
     let empty = |error: Problem| DirectionLagReport {
         direction: d.to_string(),
         context: error.context.clone(),
         mm2: None,
         namespace: None,
+        source,
+        prometheus: prometheus.clone(),
         evaluation: unknown(d, error.message.clone()),
         lag: None,
         advice: vec![],
@@ -111,9 +131,12 @@ async fn direction_report(topo: &Topology, d: &Direction, opts: &LagOptions) -> 
             hint: None,
         });
     };
-    let scrapes = match scrape_pods(cc, mm2, d).await {
-        Ok(s) => s,
-        Err(e) => return empty(Problem::from_error(&e)),
+    let scrapes = match &opts.prometheus {
+        Some(p) => p.scrape(cc, mm2, d).await,
+        None => match scrape_pods(cc, mm2, d).await {
+            Ok(s) => s,
+            Err(e) => return empty(Problem::from_error(&e)),
+        },
     };
     let mut lag = lag::aggregate_direction(d, &scrapes);
     lag::sort_worst_first(&mut lag.partitions);
@@ -130,6 +153,8 @@ async fn direction_report(topo: &Topology, d: &Direction, opts: &LagOptions) -> 
         context: Some(mm2.context.clone()),
         mm2: Some(mm2.name.clone()),
         namespace: Some(mm2.namespace.clone()),
+        source,
+        prometheus,
         evaluation,
         lag: Some(lag),
         advice,

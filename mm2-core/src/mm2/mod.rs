@@ -9,5 +9,6 @@ pub const SUSPENDED_BY_ANNOTATION: &str = "kubectl-mm2.dev/suspended-by";
 /// Field manager of every write `kubectl mm2` makes.
 pub const FIELD_MANAGER: &str = "kubectl-mm2";
 pub mod gitops;
+pub mod lag_prometheus;
 pub mod lag_report;
 pub mod lifecycle;

@@ -375,8 +375,25 @@ async fn all_directions_by_default_and_watch_appends_on_a_pipe() {
         .spawn()
         .unwrap();
     tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
-    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let pid = child.id() as i32;
+    unsafe { libc::kill(pid, libc::SIGINT) };
+    // Ctrl-C must end it promptly, even in the middle of a refresh; never hang the suite.
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let watchdog = {
+        let done = done.clone();
+        std::thread::spawn(move || {
+            for _ in 0..150 {
+                std::thread::sleep(std::time::Duration::from_millis(100));
+                if done.load(std::sync::atomic::Ordering::SeqCst) {
+                    return;
+                }
+            }
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+        })
+    };
     let out = child.wait_with_output().unwrap();
+    done.store(true, std::sync::atomic::Ordering::SeqCst);
+    let _ = watchdog.join();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         stdout.matches("--- ").count() >= 2,
@@ -387,4 +404,234 @@ async fn all_directions_by_default_and_watch_appends_on_a_pipe() {
         "exited, not killed by the signal: {:?}",
         out.status
     );
+}
+
+/// Address of the Prometheus HTTP API double (outside the pod networks 198.18.1/2.0/24).
+const PROM_IP: std::net::Ipv4Addr = std::net::Ipv4Addr::new(198, 18, 3, 10);
+const PROM_PORT: u16 = 9090;
+
+/// One vector sample as Prometheus returns it for a series scraped by Strimzi's PodMonitor.
+fn prom_sample(ns: &str, pod: &str, name: &str, labels: &[(&str, &str)], value: &str) -> serde_json::Value {
+    let mut metric = serde_json::json!({
+        "__name__": name,
+        "container": "mirror-maker-2",
+        "endpoint": "tcp-prometheus",
+        "job": format!("{ns}/mirror-maker-2-metrics"),
+        "kubernetes_pod_name": pod,
+        "namespace": ns,
+        "node_name": "node-1",
+        "strimzi_io_cluster": MM2,
+        "strimzi_io_kind": "KafkaMirrorMaker2",
+    });
+    for (k, v) in labels {
+        metric[*k] = serde_json::Value::from(*v);
+    }
+    serde_json::json!({"metric": metric, "value": [1_712_345_678.123, value]})
+}
+
+#[tokio::test]
+async fn prometheus_api_instead_of_the_pod_proxy() {
+    use mm2_e2e::RecordedRequest;
+    use std::sync::{Arc, Mutex};
+    let ns = "t-lag-prometheus";
+    fresh(ns).await;
+    let p = pods();
+    let client = "\"proxmox->aws|proxmox->aws.MirrorSourceConnector|replication-consumer\"";
+    let result = vec![
+        prom_sample(
+            ns,
+            &p[0],
+            "kafka_consumer_fetch_manager_records_lag",
+            &[("clientid", client), ("partition", "0"), ("topic", "orders")],
+            "15000",
+        ),
+        prom_sample(
+            ns,
+            &p[1],
+            "kafka_consumer_fetch_manager_records_lag",
+            &[("clientid", client), ("partition", "1"), ("topic", "orders")],
+            "5000",
+        ),
+        prom_sample(
+            ns,
+            &p[1],
+            "kafka_consumer_fetch_manager_records_lag",
+            &[("clientid", client), ("partition", "2"), ("topic", "orders")],
+            "NaN",
+        ),
+        prom_sample(
+            ns,
+            &p[0],
+            "kafka_connect_mirror_mirrorsourceconnector_replication_latency_ms",
+            &[
+                ("partition", "0"),
+                ("source", "proxmox"),
+                ("target", "aws"),
+                ("topic", "proxmox.orders"),
+            ],
+            "900",
+        ),
+    ];
+    let answer = serde_json::json!({"status": "success", "data": {"resultType": "vector", "result": result}});
+    let seen: Arc<Mutex<Vec<RecordedRequest>>> = Arc::default();
+    let rec = seen.clone();
+    let handler: mm2_e2e::doubles::Handler = Arc::new(move |req: &RecordedRequest| {
+        rec.lock().unwrap().push(req.clone());
+        if req.path().starts_with("/broken/") {
+            return HttpResponse::json(
+                400,
+                &serde_json::json!({"status": "error", "errorType": "bad_data", "error": "parse error at char 3"}),
+            );
+        }
+        if req.path() != "/api/v1/query" {
+            return HttpResponse::text(404, "404 page not found");
+        }
+        HttpResponse::json(200, &answer)
+    });
+    mm2_e2e::procs::ensure_addr(PROM_IP).expect("add the Prometheus address");
+    bed()
+        .doubles()
+        .serve(PROM_IP, PROM_PORT, handler)
+        .expect("serve the Prometheus double");
+    let url = format!("http://{PROM_IP}:{PROM_PORT}");
+
+    let o = mm2(&["lag", "proxmox:aws", "-n", ns, "--prometheus", &url, "-o", "json"]);
+    assert_code(&o, 1);
+    let j = o.json();
+    assert_eq!(j["severity"], "warning");
+    let d = &j["directions"][0];
+    assert_eq!(d["source"], "prometheus", "{o}");
+    assert_eq!(d["prometheus"], url.as_str());
+    assert_eq!(d["evaluation"]["records_behind"], 20_000.0);
+    assert_eq!(d["evaluation"]["basis"], "records_lag");
+    assert_eq!(d["lag"]["pods_scraped"], 2);
+    let parts = d["lag"]["partitions"].as_array().unwrap();
+    assert_eq!(parts[0]["records_lag"], 15_000.0, "worst first: {o}");
+    assert_eq!(parts[0]["replication_latency_ms"], 900.0);
+    // The double got one instant query selecting the MM2 by Strimzi's PodMonitor labels.
+    let want = format!(
+        "{{__name__=~\"kafka_consumer_fetch_manager_records_lag|kafka_connect_mirror_.+|kafka_connect_source_task_source_record_(poll|write)_total\",namespace=\"{ns}\",strimzi_io_cluster=\"{MM2}\"}}"
+    );
+    {
+        let reqs = seen.lock().unwrap();
+        assert_eq!(reqs.len(), 1, "{reqs:?}");
+        assert_eq!(reqs[0].method, "GET");
+        assert_eq!(reqs[0].path(), "/api/v1/query");
+        let q = reqs[0].query().strip_prefix("query=").expect("query=");
+        assert_eq!(mm2_e2e::doubles::percent_decode(q), want);
+    }
+    // The pods were not scraped.
+    assert!(
+        !bed()
+            .doubles()
+            .requests("proxmox", ns, &p[0])
+            .iter()
+            .any(|r| r.path() == "/metrics")
+    );
+    let t = mm2(&["lag", "proxmox:aws", "-n", ns, "--prometheus", &url]);
+    assert_code(&t, 1);
+    assert!(
+        t.stdout.contains("WARNING  20,000 records behind") && t.stdout.contains("read from Prometheus"),
+        "{t}"
+    );
+
+    // An error answer of the Prometheus API is UNKNOWN and names Prometheus.
+    let bad = mm2(&[
+        "lag",
+        "proxmox:aws",
+        "-n",
+        ns,
+        "--prometheus",
+        &format!("{url}/broken"),
+    ]);
+    assert_code(&bad, 3);
+    assert!(
+        bad.stdout.contains("Prometheus") && bad.stdout.contains("bad_data"),
+        "{bad}"
+    );
+
+    // k8s://NAMESPACE/SERVICE:PORT goes through the API server's service proxy. The API server
+    // only proxies to an endpoint backed by a pod with that IP, so: a Running pod at the double's
+    // address, a selector-less Service and Endpoints pointing at the pod.
+    use k8s_openapi::api::core::v1::{Endpoints, Pod};
+    use kube::api::{Api, Patch, PatchParams};
+    let kc = bed().client("proxmox").await;
+    let pods_api: Api<Pod> = Api::namespaced(kc.clone(), ns);
+    let mm2_pod = pods_api.get(&p[0]).await.expect("MM2 pod");
+    let node = mm2_pod.spec.and_then(|s| s.node_name).unwrap_or_default();
+    let host_ip = mm2_pod
+        .status
+        .and_then(|s| s.host_ip)
+        .and_then(|ip| ip.parse().ok())
+        .unwrap_or(PROM_IP);
+    let apply = PatchParams::apply("mm2-e2e").force();
+    let pod = serde_json::json!({"apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": "prometheus-0", "namespace": ns, "labels": {"app": "prometheus"}},
+        "spec": {"nodeName": node, "containers": [{"name": "prometheus", "image": "quay.io/prometheus/prometheus:v3.5.0",
+                 "ports": [{"name": "web", "containerPort": 9090, "protocol": "TCP"}]}]}});
+    pods_api
+        .patch("prometheus-0", &apply, &Patch::Apply(&pod))
+        .await
+        .expect("apply Pod");
+    let status = mm2_e2e::operator::running_pod_status(
+        PROM_IP,
+        host_ip,
+        &[("prometheus".into(), "quay.io/prometheus/prometheus:v3.5.0".into())],
+    );
+    pods_api
+        .patch_status(
+            "prometheus-0",
+            &PatchParams::default(),
+            &Patch::Merge(serde_json::json!({"status": status})),
+        )
+        .await
+        .expect("pod status");
+    let svc = serde_json::json!({"apiVersion": "v1", "kind": "Service",
+        "metadata": {"name": "prometheus", "namespace": ns},
+        "spec": {"ports": [{"name": "web", "port": 9090, "targetPort": 9090, "protocol": "TCP"}]}});
+    fixtures::apply(&kc, &svc, "mm2-e2e")
+        .await
+        .expect("apply Service");
+    let eps = serde_json::json!({"apiVersion": "v1", "kind": "Endpoints",
+        "metadata": {"name": "prometheus", "namespace": ns},
+        "subsets": [{"addresses": [{"ip": PROM_IP.to_string(),
+                                    "targetRef": {"kind": "Pod", "name": "prometheus-0", "namespace": ns}}],
+                     "ports": [{"name": "web", "port": 9090, "protocol": "TCP"}]}]});
+    let eps_api: Api<Endpoints> = Api::namespaced(kc, ns);
+    eps_api
+        .patch("prometheus", &apply, &Patch::Apply(&eps))
+        .await
+        .expect("apply Endpoints");
+    seen.lock().unwrap().clear();
+    let svc_url = format!("k8s://{ns}/prometheus:9090");
+    let k = mm2(&[
+        "lag",
+        "proxmox:aws",
+        "-n",
+        ns,
+        "--prometheus",
+        &svc_url,
+        "-o",
+        "json",
+    ]);
+    assert_code(&k, 1);
+    assert_eq!(
+        k.json()["directions"][0]["evaluation"]["records_behind"],
+        20_000.0
+    );
+    let reqs = seen.lock().unwrap().clone();
+    assert!(
+        reqs.iter().any(|r| r.path() == "/api/v1/query"),
+        "reached through the service proxy: {reqs:?}"
+    );
+    // https is refused with the alternatives.
+    let tls = mm2(&[
+        "lag",
+        "proxmox:aws",
+        "-n",
+        ns,
+        "--prometheus",
+        "https://prom:9090",
+    ]);
+    assert!(tls.code != 0 && tls.stderr.contains("k8s://"), "{tls}");
 }

@@ -88,29 +88,25 @@ impl Kubeconfigs {
         self.kubeconfig.current_context.clone().filter(|c| !c.is_empty())
     }
 
-    /// The API server URL of a context (for messages and de-duplication).
-    pub fn server_of(&self, context: &str) -> Option<String> {
-        let ctx = self
-            .kubeconfig
+    fn context_entry(&self, context: &str) -> Option<&kube::config::Context> {
+        self.kubeconfig
             .contexts
             .iter()
             .find(|c| c.name == context)?
             .context
-            .as_ref()?;
+            .as_ref()
+    }
+
+    /// The API server URL of a context (for messages and de-duplication).
+    pub fn server_of(&self, context: &str) -> Option<String> {
+        let ctx = self.context_entry(context)?;
         let cluster = self.kubeconfig.clusters.iter().find(|c| c.name == ctx.cluster)?;
         cluster.cluster.as_ref()?.server.clone()
     }
 
-    /// The namespace a context defaults to (`default` when unset).
+    /// The namespace a context defaults to (`None` when the context sets none).
     pub fn namespace_of(&self, context: &str) -> Option<String> {
-        let ctx = self
-            .kubeconfig
-            .contexts
-            .iter()
-            .find(|c| c.name == context)?
-            .context
-            .as_ref()?;
-        ctx.namespace.clone()
+        self.context_entry(context)?.namespace.clone()
     }
 
     /// Fail early with the list of known contexts when a name is wrong.

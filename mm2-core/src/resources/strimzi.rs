@@ -459,6 +459,71 @@ pub fn parse_label_selector(sel: &str) -> Vec<(String, String)> {
     v
 }
 
+/// `spec` of a KafkaUser: what `copy-secret` and `status` need to know about the credentials.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct KafkaUserSpec {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authentication: Option<KafkaUserAuthentication>,
+}
+
+/// `spec.authentication` of a KafkaUser (`scram-sha-512`, `tls`, ...).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct KafkaUserAuthentication {
+    #[serde(rename = "type", default)]
+    pub type_: String,
+}
+
+/// `status` of a KafkaUser: the SCRAM user name and the Secret the User Operator wrote.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct KafkaUserStatus {
+    #[serde(default)]
+    pub username: Option<String>,
+    #[serde(default)]
+    pub secret: Option<String>,
+    #[serde(default)]
+    pub conditions: Vec<Condition>,
+}
+
+/// The part of a Kafka `spec` we read: the Kafka version (KRaft clusters size brokers with
+/// KafkaNodePools, so replicas live there).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct KafkaSpec {
+    #[serde(default)]
+    pub kafka: Option<KafkaClusterSpec>,
+}
+
+/// `spec.kafka` of a Kafka.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct KafkaClusterSpec {
+    #[serde(default)]
+    pub version: Option<String>,
+    #[serde(default)]
+    pub jvm_options: Option<serde_json::Map<String, Value>>,
+}
+
+/// The part of a KafkaNodePool `spec` we read: how many brokers and their memory budget.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct KafkaNodePoolSpec {
+    #[serde(default)]
+    pub replicas: Option<i32>,
+    #[serde(default)]
+    pub roles: Vec<String>,
+    #[serde(default)]
+    pub resources: Option<Value>,
+    #[serde(default)]
+    pub jvm_options: Option<serde_json::Map<String, Value>>,
+}
+
+impl KafkaNodePoolSpec {
+    /// `resources.limits.memory`, e.g. `2Gi`.
+    pub fn memory_limit(&self) -> Option<&str> {
+        self.resources.as_ref()?.get("limits")?.get("memory")?.as_str()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -549,5 +614,27 @@ mod tests {
     #[test]
     fn label_selector_compares_as_a_set() {
         assert_eq!(parse_label_selector("b=2,a=1"), parse_label_selector("a=1,b=2"));
+    }
+
+    #[test]
+    fn kafka_user_and_node_pool_views() {
+        let u: KafkaUserSpec =
+            serde_json::from_value(json!({"authentication": {"type": "scram-sha-512"}, "authorization": {}}))
+                .unwrap();
+        assert_eq!(u.authentication.unwrap().type_, "scram-sha-512");
+        let st: KafkaUserStatus =
+            serde_json::from_value(json!({"username": "mm2-user", "secret": "mm2-user"})).unwrap();
+        assert_eq!(st.secret.as_deref(), Some("mm2-user"));
+        let np: KafkaNodePoolSpec =
+            serde_json::from_value(json!({"replicas": 1, "roles": ["controller", "broker"],
+            "resources": {"limits": {"memory": "2Gi"}}, "storage": {"type": "jbod"}}))
+            .unwrap();
+        assert_eq!((np.replicas, np.memory_limit()), (Some(1), Some("2Gi")));
+        let k: KafkaSpec =
+            serde_json::from_value(json!({"kafka": {"version": "4.1.0", "jvmOptions": {"-Xmx": "8192m"}}}))
+                .unwrap();
+        let kafka = k.kafka.unwrap();
+        assert_eq!(kafka.version.as_deref(), Some("4.1.0"));
+        assert_eq!(kafka.jvm_options.unwrap()["-Xmx"], "8192m");
     }
 }

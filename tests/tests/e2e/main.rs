@@ -10,3 +10,4 @@ mod completion;
 mod krew;
 mod lag;
 mod mm2_lifecycle;
+mod tty;

@@ -95,10 +95,6 @@ pub enum Error {
     #[error("{0}")]
     Usage(String),
 
-    /// A subcommand whose implementation has not landed yet.
-    #[error("`{0}` is not implemented yet")]
-    NotImplemented(&'static str),
-
     /// Unexpected data from a cluster (a field of the wrong type, unparsable YAML ...).
     #[error("{0}")]
     Invalid(String),

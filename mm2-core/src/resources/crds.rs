@@ -559,19 +559,6 @@ mod tests {
     }
 
     #[test]
-    #[ignore = "prints the generated CRDs"]
-    fn dump() {
-        for crd in [
-            kafkamirrormaker2(),
-            serviceexport(),
-            serviceimport(),
-            kustomization(),
-        ] {
-            println!("{}", serde_json::to_string(&crd).unwrap());
-        }
-    }
-
-    #[test]
     fn generated_crds_are_structural() {
         for crd in [
             kafkamirrormaker2(),

@@ -85,6 +85,6 @@ async fn run(cli: Cli) -> u8 {
     };
     match result {
         Ok(code) => code,
-        Err(e) => report_error("kubectl clusterset", &e),
+        Err(e) => report_error(&e),
     }
 }

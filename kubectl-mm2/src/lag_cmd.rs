@@ -55,7 +55,7 @@ pub async fn run(g: &GlobalArgs, a: &LagArgs) -> u8 {
     match lag(g, a).await {
         Ok(code) => code,
         Err(e) => {
-            mm2_core::cli::report_error("kubectl mm2", &e);
+            mm2_core::cli::report_error(&e);
             Severity::Unknown.exit_code() as u8
         }
     }

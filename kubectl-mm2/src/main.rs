@@ -129,7 +129,7 @@ async fn run(cli: Cli) -> u8 {
     };
     match result {
         Ok(code) => code,
-        Err(e) => report_error("kubectl mm2", &e),
+        Err(e) => report_error(&e),
     }
 }
 

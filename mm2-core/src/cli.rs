@@ -99,7 +99,7 @@ pub fn stdout_file() -> Option<PathBuf> {
 }
 
 /// Print an error the way every command does: what failed, on which context, what to do.
-pub fn report_error(prog: &str, err: &Error) -> u8 {
+pub fn report_error(err: &Error) -> u8 {
     let pal = Palette::for_stderr();
     eprintln!("{} {err}", pal.bad("error:"));
     if let Error::Direction(crate::direction::DirectionError::ShellRedirect { .. }) = err
@@ -120,7 +120,6 @@ pub fn report_error(prog: &str, err: &Error) -> u8 {
             }
         }
     }
-    let _ = prog;
     err.exit_code()
 }
 

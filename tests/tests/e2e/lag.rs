@@ -374,7 +374,7 @@ async fn all_directions_by_default_and_watch_appends_on_a_pipe() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    tokio::time::sleep(std::time::Duration::from_millis(4000)).await;
     let pid = child.id() as i32;
     unsafe { libc::kill(pid, libc::SIGINT) };
     // Ctrl-C must end it promptly, even in the middle of a refresh; never hang the suite.

@@ -130,7 +130,7 @@ async fn dead_context_times_out_typed_while_the_other_answers() {
         .await
         .expect("discover");
     assert!(
-        t0.elapsed() < Duration::from_millis(3500),
+        t0.elapsed() < Duration::from_millis(5000),
         "took {:?}",
         t0.elapsed()
     );
@@ -345,7 +345,10 @@ async fn status_with_one_api_server_dead_shows_the_other_in_full_within_timeout(
         &["status", "-n", ns, "--timeout", "2s", "-o", "json"],
     );
     assert_code(&o, 4);
-    assert!(o.elapsed < Duration::from_millis(4500), "{o}");
+    assert!(
+        o.elapsed < Duration::from_millis(6000),
+        "bounded by --timeout, not hung: {o}"
+    );
     let j = o.json();
     assert_eq!(j["verdict"], "unreachable");
     let a2p = j["directions"]

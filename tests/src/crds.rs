@@ -179,43 +179,6 @@ fn open_schema() -> Value {
         "spec": preserve(), "status": preserve()}}})
 }
 
-struct Ver {
-    name: &'static str,
-    storage: bool,
-    schema: Value,
-}
-
-fn crd(
-    group: &str,
-    kind: &str,
-    plural: &str,
-    short: &[&str],
-    categories: &[&str],
-    versions: Vec<Ver>,
-    scale: bool,
-) -> Value {
-    let singular = kind.to_lowercase();
-    let versions: Vec<Value> = versions
-        .into_iter()
-        .map(|v| {
-            let mut sub = json!({"status": {}});
-            if scale {
-                sub["scale"] = json!({"specReplicasPath": ".spec.replicas", "statusReplicasPath": ".status.replicas",
-                                      "labelSelectorPath": ".status.labelSelector"});
-            }
-            json!({"name": v.name, "served": true, "storage": v.storage, "schema": v.schema, "subresources": sub})
-        })
-        .collect();
-    json!({
-        "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
-        "metadata": {"name": format!("{plural}.{group}"), "labels": {"mm2-e2e/fallback": "true"}},
-        "spec": {"group": group, "scope": "Namespaced", "conversion": {"strategy": "None"},
-                 "names": {"kind": kind, "listKind": format!("{kind}List"), "plural": plural, "singular": singular,
-                           "shortNames": short, "categories": categories},
-                 "versions": versions}
-    })
-}
-
 /// Marks a generated CRD as the harness's fallback (the bed test tells it from upstream by this).
 fn fallback_label(mut crd: Value) -> Value {
     crd["metadata"]["labels"] = json!({"mm2-e2e/fallback": "true"});
@@ -232,7 +195,7 @@ fn fallback_label(mut crd: Value) -> Value {
 /// at `v1` prunes it. Kafka, KafkaNodePool, KafkaUser and GitRepository, which we have no typed
 /// views of, are hand-written minimal structural CRDs that keep every unknown field.
 pub fn fallback_crds() -> Vec<Value> {
-    use mm2_core::resources::crds as generated;
+    use mm2_core::resources::crds::{self as generated, Version as Ver, crd};
     let strimzi = |kind: &str, plural: &str, short: &[&str], scale: bool| {
         crd(
             "kafka.strimzi.io",
@@ -253,17 +216,18 @@ pub fn fallback_crds() -> Vec<Value> {
                 },
             ],
             scale,
+            json!([]),
         )
     };
     vec![
-        strimzi("Kafka", "kafkas", &["k"], false),
-        strimzi("KafkaNodePool", "kafkanodepools", &["knp"], true),
-        strimzi("KafkaUser", "kafkausers", &["ku"], false),
+        fallback_label(strimzi("Kafka", "kafkas", &["k"], false)),
+        fallback_label(strimzi("KafkaNodePool", "kafkanodepools", &["knp"], true)),
+        fallback_label(strimzi("KafkaUser", "kafkausers", &["ku"], false)),
         fallback_label(generated::kafkamirrormaker2()),
         fallback_label(generated::serviceexport()),
         fallback_label(generated::serviceimport()),
         fallback_label(generated::kustomization()),
-        crd(
+        fallback_label(crd(
             "source.toolkit.fluxcd.io",
             "GitRepository",
             "gitrepositories",
@@ -275,6 +239,7 @@ pub fn fallback_crds() -> Vec<Value> {
                 schema: open_schema(),
             }],
             false,
-        ),
+            json!([]),
+        )),
     ]
 }

@@ -310,8 +310,9 @@ impl Desired {
     }
 }
 
-/// Standard base64 without pulling a crate in for a dozen lines.
-mod base64_engine {
+/// Standard base64 without pulling a crate in for a dozen lines (also used by the e2e tests to
+/// look for leaked values).
+pub mod base64_engine {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
     pub fn encode(input: &[u8]) -> String {

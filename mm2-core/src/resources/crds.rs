@@ -330,14 +330,18 @@ pub fn mm2_status_schema() -> Value {
     status
 }
 
-struct Version {
-    name: &'static str,
-    storage: bool,
-    schema: Value,
+/// One served version of a CRD.
+pub struct Version {
+    pub name: &'static str,
+    pub storage: bool,
+    /// The `schema` field (`{"openAPIV3Schema": ...}`).
+    pub schema: Value,
 }
 
+/// A namespaced apiextensions.k8s.io/v1 CustomResourceDefinition, conversion `None`, with the
+/// `status` (and optionally Strimzi-style `scale`) subresources.
 #[allow(clippy::too_many_arguments)]
-fn crd(
+pub fn crd(
     group: &str,
     kind: &str,
     plural: &str,

@@ -64,6 +64,15 @@ rm -rf vendor/github.com/modern-go/reflect2
 cp -r /usr/share/gocode/src/github.com/modern-go/reflect2 vendor/github.com/modern-go/reflect2
 rm -f vendor/github.com/modern-go/reflect2/go.mod
 unset GOFLAGS
+# Debian's Go (1.19) explicitly: these machines put a much newer Go first on PATH, and
+# Kubernetes 1.20's build scripts and vendored code are only known to work with Debian's.
+DEBIAN_GO_BIN=/usr/lib/go/bin
+if [ ! -x "$DEBIAN_GO_BIN/go" ]; then
+  echo "testbed: $DEBIAN_GO_BIN/go missing after installing golang-go" >&2
+  exit 1
+fi
+export PATH="$DEBIAN_GO_BIN:$PATH" GOTOOLCHAIN=local
+log "building with $("$DEBIAN_GO_BIN/go" version)"
 gohome="$(mktemp -d)"
 env HOME="$gohome" make WHAT=cmd/kube-apiserver >&2
 env HOME="$gohome" make WHAT=cmd/kube-controller-manager >&2

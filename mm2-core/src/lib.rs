@@ -11,6 +11,7 @@
 //! | [`complete`] | shell completion: kubectl's `__complete` protocol, live candidates, scripts |
 //! | [`clients`] | one kube client per context, every call under a deadline, typed errors |
 //! | [`mm2`] | KafkaMirrorMaker2 status, pause/resume/scale, GitOps awareness, lag report |
+//! | [`doctor`] | `kubectl mm2 doctor`: facts → pure rules → findings with evidence and fixes |
 //! | [`lag`] | JMX exporter text parser, lag aggregation, thresholds, advice |
 //! | [`clusterset`] | MCS export/resolve and GC-safe Secret copies |
 //! | [`cli`] | the global flags both plugins share, prompts, error reporting |
@@ -22,6 +23,7 @@ pub mod clients;
 pub mod clusterset;
 pub mod complete;
 pub mod direction;
+pub mod doctor;
 pub mod error;
 pub mod lag;
 pub mod mm2;

@@ -6,6 +6,7 @@
 // returns it once, to print it. Boxing it would buy nothing here.
 #![allow(clippy::result_large_err)]
 
+mod doctor_cmd;
 mod lag_cmd;
 mod lifecycle_cmd;
 mod render;
@@ -38,6 +39,10 @@ Directions: SOURCE->TARGET (quoted), SOURCE:TARGET, SOURCE-to-TARGET or the MM2 
   kubectl mm2 lag --top 10
   kubectl mm2 lag proxmox:aws --watch
 
+  # Every pitfall across the clusterset, with evidence and a Flux patch (exit 0 clean, 1 warnings, 2 errors)
+  kubectl mm2 doctor
+  kubectl mm2 doctor proxmox:aws --only memory,replication -o wide
+
 Exit codes: 0 ok, 1 error, 2 usage, 3 degraded, 4 unreachable, 5 not converged in --timeout,
             6 refused (Flux, paused reconciliation, failed connector), 7 forbidden (RBAC).";
 
@@ -69,6 +74,8 @@ enum Cmd {
     Scale(lifecycle_cmd::ScaleArgs),
     /// Replication lag per direction, topic and partition (Nagios exit codes)
     Lag(lag_cmd::LagArgs),
+    /// Every pitfall of the runbook and of Strimzi's v1 migration, with evidence and a fix (read-only; exit 0 clean, 1 warnings, 2 errors, 64 usage)
+    Doctor(doctor_cmd::DoctorArgs),
     /// Shell completion: `completion kubectl --install` for `kubectl mm2 <TAB>`; bash, zsh, fish scripts
     Completion(mm2_core::complete::CompletionArgs),
 }
@@ -100,11 +107,23 @@ fn main() -> ExitCode {
     if let Some(code) = mm2_core::complete::dispatch(Cli::command, "mm2") {
         return code;
     }
-    let cli = Cli::parse();
+    let cli = parse_cli();
     if let Cmd::Completion(a) = &cli.cmd {
         return ExitCode::from(mm2_core::complete::run(Cli::command(), a, "mm2"));
     }
     mm2_core::cli::block_on(run(cli))
+}
+
+/// Parse the command line. `doctor` uses 1 and 2 for its findings, so its usage errors exit 64.
+fn parse_cli() -> Cli {
+    match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if e.use_stderr() && std::env::args().skip(1).any(|a| a == "doctor") => {
+            let _ = e.print();
+            std::process::exit(doctor_cmd::EXIT_USAGE.into())
+        }
+        Err(e) => e.exit(),
+    }
 }
 
 async fn run(cli: Cli) -> u8 {
@@ -126,6 +145,7 @@ async fn run(cli: Cli) -> u8 {
         }
         Cmd::Scale(a) => lifecycle_cmd::scale(g, a).await,
         Cmd::Lag(a) => return lag_cmd::run(g, a).await,
+        Cmd::Doctor(a) => return doctor_cmd::run(g, a).await,
     };
     match result {
         Ok(code) => code,

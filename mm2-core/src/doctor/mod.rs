@@ -272,3 +272,27 @@ pub fn sort(findings: &mut [Finding]) {
         ))
     });
 }
+
+/// `kubectl mm2 doctor`: gather every context concurrently, judge, report. `direction` is
+/// parsed against the aliases found; an unknown check or direction is a usage error.
+pub async fn run(
+    kc: &crate::clients::Kubeconfigs,
+    req: &crate::topology::TopologyRequest,
+    timeout: std::time::Duration,
+    direction: Option<&str>,
+    only: &[String],
+) -> crate::Result<report::DoctorReport> {
+    let only = Check::parse_list(only).map_err(crate::Error::Usage)?;
+    let facts = gather::gather(kc, req, timeout).await?;
+    let aliases: Vec<String> = {
+        let mut a: Vec<String> = facts.contexts.iter().filter_map(|c| c.alias.clone()).collect();
+        a.sort();
+        a.dedup();
+        a
+    };
+    let direction = match direction {
+        Some(d) => Some(crate::direction::parse(d, &aliases)?),
+        None => None,
+    };
+    Ok(report::build(&facts, &Options { direction, only }))
+}

@@ -2,6 +2,8 @@
 //! that trips the check and one that passes.
 
 pub mod credentials;
+#[cfg(test)]
+mod examples;
 pub mod flux;
 pub mod jmx;
 pub mod memory;

@@ -2,10 +2,10 @@
 //! an object as the API server returns it (JSON) into these facts, so the rules' unit tests build
 //! facts from the same JSON the e2e reads, and Secret values are reduced to hashes on arrival.
 
+use crate::direction::Direction;
 use crate::mm2::layout::mirror_directions;
 use crate::resources::Condition;
 use crate::resources::strimzi::Mm2Status;
-use crate::direction::Direction;
 use serde::Serialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -654,7 +654,9 @@ impl ContextFacts {
 /// Parse a Kubernetes memory quantity (`2Gi`, `512M`, `1073741824`) into bytes.
 pub fn quantity_bytes(q: &str) -> Option<u64> {
     let q = q.trim();
-    let split = q.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(q.len());
+    let split = q
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(q.len());
     let (num, unit) = q.split_at(split);
     let n: f64 = num.parse().ok()?;
     let mult: f64 = match unit {
@@ -717,9 +719,11 @@ mod tests {
     #[test]
     fn a_secret_keeps_hashes_never_values() {
         let mut f = ContextFacts::new("c", Some("aws"), "ns");
-        f.add(&json!({"kind": "Secret", "metadata": {"name": "s", "annotations": {
+        f.add(
+            &json!({"kind": "Secret", "metadata": {"name": "s", "annotations": {
             "kubectl.kubernetes.io/last-applied-configuration": "{\"data\":{\"password\":\"c2VjcmV0\"}}"}},
-            "data": {"password": "c2VjcmV0"}}));
+            "data": {"password": "c2VjcmV0"}}),
+        );
         let s = &f.secrets[0];
         assert_eq!(s.key_hashes["password"], short_hash(b"secret"));
         assert!(!format!("{s:?}").contains("c2VjcmV0"));

@@ -17,7 +17,12 @@ use std::time::Duration;
 /// Where each kind is read: (group, versions to try in order, plural, cluster-wide).
 fn location(kind: Kind) -> (&'static str, &'static [&'static str], &'static str, bool) {
     match kind {
-        Kind::KafkaMirrorMaker2 => ("kafka.strimzi.io", &["v1beta2", "v1"], "kafkamirrormaker2s", false),
+        Kind::KafkaMirrorMaker2 => (
+            "kafka.strimzi.io",
+            &["v1beta2", "v1"],
+            "kafkamirrormaker2s",
+            false,
+        ),
         Kind::Kafka => ("kafka.strimzi.io", &["v1beta2", "v1"], "kafkas", false),
         Kind::KafkaNodePool => ("kafka.strimzi.io", &["v1beta2", "v1"], "kafkanodepools", false),
         Kind::KafkaUser => ("kafka.strimzi.io", &["v1beta2", "v1"], "kafkausers", false),
@@ -29,19 +34,34 @@ fn location(kind: Kind) -> (&'static str, &'static [&'static str], &'static str,
         Kind::ServiceExport => ("multicluster.x-k8s.io", &["v1alpha1"], "serviceexports", false),
         Kind::ServiceImport => ("multicluster.x-k8s.io", &["v1alpha1"], "serviceimports", false),
         Kind::PrometheusRule => ("monitoring.coreos.com", &["v1"], "prometheusrules", false),
-        Kind::CustomResourceDefinition => ("apiextensions.k8s.io", &["v1"], "customresourcedefinitions", true),
+        Kind::CustomResourceDefinition => {
+            ("apiextensions.k8s.io", &["v1"], "customresourcedefinitions", true)
+        }
         // Flux keeps its Kustomizations in its own namespace (flux-system): read them all.
-        Kind::Kustomization => ("kustomize.toolkit.fluxcd.io", &["v1", "v1beta2"], "kustomizations", true),
+        Kind::Kustomization => (
+            "kustomize.toolkit.fluxcd.io",
+            &["v1", "v1beta2"],
+            "kustomizations",
+            true,
+        ),
     }
 }
 
-async fn list(cc: &ContextClient, ar: &ApiResource, ns: &str, cluster_wide: bool) -> Result<Vec<DynamicObject>> {
+async fn list(
+    cc: &ContextClient,
+    ar: &ApiResource,
+    ns: &str,
+    cluster_wide: bool,
+) -> Result<Vec<DynamicObject>> {
     if !cluster_wide {
         return cc.list(ar, ns).await;
     }
     let api: kube::Api<DynamicObject> = kube::Api::all_with(cc.client.clone(), ar);
     let res = resource_name(ar);
-    Ok(cc.call(Op::new("list", &res, &ar.kind), api.list(&Default::default())).await?.items)
+    Ok(cc
+        .call(Op::new("list", &res, &ar.kind), api.list(&Default::default()))
+        .await?
+        .items)
 }
 
 /// Read one kind: its objects as JSON with `kind` and `apiVersion` set.
@@ -70,7 +90,11 @@ async fn read(cc: &ContextClient, kind: Kind, ns: &str) -> Result<Vec<Value>> {
                     .map(|o| {
                         let mut val = serde_json::to_value(&o).unwrap_or(Value::Null);
                         val["kind"] = json!(kind.name());
-                        val["apiVersion"] = json!(if group.is_empty() { v.to_string() } else { format!("{group}/{v}") });
+                        val["apiVersion"] = json!(if group.is_empty() {
+                            v.to_string()
+                        } else {
+                            format!("{group}/{v}")
+                        });
                         val
                     })
                     .collect());
@@ -85,7 +109,12 @@ async fn read(cc: &ContextClient, kind: Kind, ns: &str) -> Result<Vec<Value>> {
 /// Read everything doctor needs from one context, concurrently.
 pub async fn gather_context(cc: &ContextClient, alias: Option<&str>, ns: &str) -> ContextFacts {
     let mut cx = ContextFacts::new(&cc.context, alias, ns);
-    let reads = join_all(Kind::ALL.into_iter().map(|k| async move { (k, read(cc, k, ns).await) })).await;
+    let reads = join_all(
+        Kind::ALL
+            .into_iter()
+            .map(|k| async move { (k, read(cc, k, ns).await) }),
+    )
+    .await;
     for (kind, r) in reads {
         match r {
             Ok(objs) => {
@@ -96,7 +125,12 @@ pub async fn gather_context(cc: &ContextClient, alias: Option<&str>, ns: &str) -
             Err(e) if e.is_unreachable() => {
                 cx.unreachable.get_or_insert_with(|| e.to_string());
             }
-            Err(Error::Forbidden { verb, resource, namespace, .. }) => cx.refused.push(Refusal {
+            Err(Error::Forbidden {
+                verb,
+                resource,
+                namespace,
+                ..
+            }) => cx.refused.push(Refusal {
                 kind,
                 request: match namespace {
                     Some(n) => format!("{verb} {resource} in {n}"),
@@ -110,7 +144,10 @@ pub async fn gather_context(cc: &ContextClient, alias: Option<&str>, ns: &str) -
     }
     if cx.unreachable.is_some() {
         // Half-read facts would pass for "nothing wrong": keep none.
-        return ContextFacts { unreachable: cx.unreachable, ..ContextFacts::new(&cc.context, alias, ns) };
+        return ContextFacts {
+            unreachable: cx.unreachable,
+            ..ContextFacts::new(&cc.context, alias, ns)
+        };
     }
     cx
 }
@@ -123,13 +160,17 @@ pub async fn gather(kc: &Kubeconfigs, req: &TopologyRequest, timeout: Duration) 
     let connected = kc.connect_all(&names, timeout).await;
     let cap = timeout * 2;
     let per_context = join_all(connected.into_iter().map(|(ctx, client)| {
-        let alias = candidates.iter().find(|(c, _)| c == &ctx).and_then(|(_, a)| a.clone());
+        let alias = candidates
+            .iter()
+            .find(|(c, _)| c == &ctx)
+            .and_then(|(_, a)| a.clone());
         let ns = namespace_for(kc, req, &ctx);
         async move {
             let cc = match client {
                 Ok(cc) => cc,
                 Err(e) => {
-                    let mut cx = ContextFacts::new(&ctx, alias.as_deref(), ns.as_deref().unwrap_or("default"));
+                    let mut cx =
+                        ContextFacts::new(&ctx, alias.as_deref(), ns.as_deref().unwrap_or("default"));
                     cx.unreachable = Some(e.to_string());
                     return cx;
                 }
@@ -140,7 +181,12 @@ pub async fn gather(kc: &Kubeconfigs, req: &TopologyRequest, timeout: Duration) 
                 Err(_) => {
                     let mut cx = ContextFacts::new(&ctx, alias.as_deref(), &ns);
                     cx.unreachable = Some(
-                        Error::Timeout { context: ctx.clone(), server: cc.server.clone(), timeout: cap }.to_string(),
+                        Error::Timeout {
+                            context: ctx.clone(),
+                            server: cc.server.clone(),
+                            timeout: cap,
+                        }
+                        .to_string(),
                     );
                     cx
                 }
@@ -148,7 +194,9 @@ pub async fn gather(kc: &Kubeconfigs, req: &TopologyRequest, timeout: Duration) 
         }
     }))
     .await;
-    let mut facts = Facts { contexts: per_context };
+    let mut facts = Facts {
+        contexts: per_context,
+    };
     name_clusters(&mut facts);
     Ok(facts)
 }

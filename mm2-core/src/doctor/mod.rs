@@ -77,7 +77,12 @@ impl Check {
     /// Parse `--only` values (`memory,v1`).
     pub fn parse_list(values: &[String]) -> Result<Vec<Check>, String> {
         let mut out = Vec::new();
-        for v in values.iter().flat_map(|v| v.split(',')).map(str::trim).filter(|v| !v.is_empty()) {
+        for v in values
+            .iter()
+            .flat_map(|v| v.split(','))
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+        {
             let c = Check::ALL
                 .into_iter()
                 .find(|c| c.as_str() == v)
@@ -145,7 +150,14 @@ pub struct Finding {
 }
 
 impl Finding {
-    pub fn new(id: &str, check: Check, severity: Severity, cx: &ContextFacts, object: String, message: String) -> Self {
+    pub fn new(
+        id: &str,
+        check: Check,
+        severity: Severity,
+        cx: &ContextFacts,
+        object: String,
+        message: String,
+    ) -> Self {
         Finding {
             id: id.into(),
             check,
@@ -184,9 +196,7 @@ pub struct Facts {
 impl Facts {
     /// The reachable context whose cluster has `alias`.
     pub fn by_alias(&self, alias: &str) -> Option<&ContextFacts> {
-        self.contexts
-            .iter()
-            .find(|c| c.alias.as_deref() == Some(alias))
+        self.contexts.iter().find(|c| c.alias.as_deref() == Some(alias))
     }
 
     pub fn reachable(&self) -> impl Iterator<Item = &ContextFacts> {

@@ -106,7 +106,11 @@ pub fn build(facts: &Facts, opts: &Options) -> DoctorReport {
     DoctorReport {
         schema: SCHEMA,
         verdict,
-        checks: if opts.only.is_empty() { Check::ALL.to_vec() } else { opts.only.clone() },
+        checks: if opts.only.is_empty() {
+            Check::ALL.to_vec()
+        } else {
+            opts.only.clone()
+        },
         direction: opts.direction.as_ref().map(|d| d.to_string()),
         contexts: facts.contexts.iter().map(ContextReport::of).collect(),
         summary,
@@ -133,7 +137,12 @@ pub fn render(r: &DoctorReport, wide: bool, p: &Palette) -> String {
             (None, true) => p.good("ok"),
             (None, false) => p.warn(&format!("partial ({} refused by RBAC)", c.refused.len())),
         };
-        t.row([c.context.clone(), c.alias.clone().unwrap_or_else(|| "-".into()), c.namespace.clone(), read]);
+        t.row([
+            c.context.clone(),
+            c.alias.clone().unwrap_or_else(|| "-".into()),
+            c.namespace.clone(),
+            read,
+        ]);
     }
     out.push_str(&t.render(0));
     out.push('\n');
@@ -141,7 +150,14 @@ pub fn render(r: &DoctorReport, wide: bool, p: &Palette) -> String {
         let _ = writeln!(out, "{}", p.good("No findings."));
     }
     for f in &r.findings {
-        let _ = writeln!(out, "{} {}  {}  {}", mark(p, f.severity), p.bold(&f.id), f.context, f.object);
+        let _ = writeln!(
+            out,
+            "{} {}  {}  {}",
+            mark(p, f.severity),
+            p.bold(&f.id),
+            f.context,
+            f.object
+        );
         let _ = writeln!(out, "    {}", f.message);
         for (k, v) in &f.evidence {
             let _ = writeln!(out, "    {} {k}: {v}", p.dim("·"));
@@ -164,7 +180,11 @@ pub fn render(r: &DoctorReport, wide: bool, p: &Palette) -> String {
             }
         }
     }
-    let refused: Vec<(&ContextReport, &Refusal)> = r.contexts.iter().flat_map(|c| c.refused.iter().map(move |x| (c, x))).collect();
+    let refused: Vec<(&ContextReport, &Refusal)> = r
+        .contexts
+        .iter()
+        .flat_map(|c| c.refused.iter().map(move |x| (c, x)))
+        .collect();
     if !refused.is_empty() {
         let _ = writeln!(out, "\n{}", p.warn("Not checked (RBAC refused the read):"));
         for (c, x) in refused {
@@ -206,37 +226,57 @@ mod tests {
             "valueFrom": {"configMapKeyRef": {"name": "mm2-jmx-metrics", "key": "mm2-metrics-config.yml"}}});
         let mut facts = facts_with(&[
             ("aws", m),
-            ("aws", json!({"kind": "ConfigMap", "metadata": {"name": "mm2-jmx-metrics", "namespace": "rciis-prod"},
-                           "data": {"mm2-metrics-config.yml": RUNBOOK_RULES}})),
-            ("aws", json!({"kind": "Kafka", "metadata": {"name": "kafka-rciis-prod", "namespace": "rciis-prod"},
-                           "spec": {"kafka": {"jvmOptions": {"-Xms": "2048m", "-Xmx": "8192m"}}}})),
-            ("aws", json!({"kind": "KafkaNodePool", "metadata": {"name": "dual-role", "namespace": "rciis-prod",
+            (
+                "aws",
+                json!({"kind": "ConfigMap", "metadata": {"name": "mm2-jmx-metrics", "namespace": "rciis-prod"},
+                           "data": {"mm2-metrics-config.yml": RUNBOOK_RULES}}),
+            ),
+            (
+                "aws",
+                json!({"kind": "Kafka", "metadata": {"name": "kafka-rciis-prod", "namespace": "rciis-prod"},
+                           "spec": {"kafka": {"jvmOptions": {"-Xms": "2048m", "-Xmx": "8192m"}}}}),
+            ),
+            (
+                "aws",
+                json!({"kind": "KafkaNodePool", "metadata": {"name": "dual-role", "namespace": "rciis-prod",
                            "labels": {"strimzi.io/cluster": "kafka-rciis-prod"}},
-                           "spec": {"replicas": 1, "roles": ["broker"], "resources": {"limits": {"memory": "2Gi"}}}})),
+                           "spec": {"replicas": 1, "roles": ["broker"], "resources": {"limits": {"memory": "2Gi"}}}}),
+            ),
         ]);
         facts.contexts[0].refused.push(Refusal {
             kind: Kind::Secret,
             request: "list secrets in rciis-prod".into(),
             skipped: Kind::Secret.skipped_checks().into(),
         });
-        facts.contexts[1].unreachable = Some("context rciis-proxmox: no answer from the API server https://10.0.0.2:6443 within 5s".into());
+        facts.contexts[1].unreachable = Some(
+            "context rciis-proxmox: no answer from the API server https://10.0.0.2:6443 within 5s".into(),
+        );
         facts
     }
 
     fn golden(name: &str, actual: &str) {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/doctor").join(name);
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("testdata/doctor")
+            .join(name);
         if std::env::var_os("UPDATE_GOLDEN").is_some() {
             std::fs::write(&path, actual).unwrap();
         }
-        let expected = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e} (UPDATE_GOLDEN=1 writes it)", path.display()));
-        assert_eq!(actual, expected, "golden {name} differs (UPDATE_GOLDEN=1 rewrites it)");
+        let expected = std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("{}: {e} (UPDATE_GOLDEN=1 writes it)", path.display()));
+        assert_eq!(
+            actual, expected,
+            "golden {name} differs (UPDATE_GOLDEN=1 rewrites it)"
+        );
     }
 
     #[test]
     fn table_and_wide_match_their_golden_files() {
         let r = build(&sample(), &Options::default());
         assert_eq!(r.verdict, Verdict::Errors);
-        assert_eq!(r.findings[0].id, "topology.rejected", "the rejected layout comes first");
+        assert_eq!(
+            r.findings[0].id, "topology.rejected",
+            "the rejected layout comes first"
+        );
         golden("report.txt", &render(&r, false, &Palette::plain()));
         golden("report-wide.txt", &render(&r, true, &Palette::plain()));
     }
@@ -249,22 +289,63 @@ mod tests {
         assert_eq!(v["verdict"], "errors");
         assert_eq!(v["contexts"][1]["reachable"], false);
         assert_eq!(v["contexts"][0]["refused"][0]["kind"], "secret");
-        assert_eq!(v["findings"][0]["fix"]["command"], "kubectl mm2 convert aws:proxmox");
-        assert!(v["findings"].as_array().unwrap().iter().all(|f| f["severity"].is_string() && f["evidence"].is_object()));
+        assert_eq!(
+            v["findings"][0]["fix"]["command"],
+            "kubectl mm2 convert aws:proxmox"
+        );
+        assert!(
+            v["findings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|f| f["severity"].is_string() && f["evidence"].is_object())
+        );
     }
 
     #[test]
     fn only_and_direction_filter_and_exit_codes_follow_severity() {
         let facts = sample();
-        let r = build(&facts, &Options { only: vec![Check::Memory], direction: None });
-        assert!(r.findings.iter().all(|f| matches!(f.check, Check::Memory | Check::Reachability)));
+        let r = build(
+            &facts,
+            &Options {
+                only: vec![Check::Memory],
+                direction: None,
+            },
+        );
+        assert!(
+            r.findings
+                .iter()
+                .all(|f| matches!(f.check, Check::Memory | Check::Reachability))
+        );
         let mut clean = facts.clone();
         clean.contexts[1].unreachable = None;
-        let r = build(&clean, &Options { only: vec![Check::Sizing], direction: None });
+        let r = build(
+            &clean,
+            &Options {
+                only: vec![Check::Sizing],
+                direction: None,
+            },
+        );
         assert_eq!((r.verdict, r.exit_code()), (Verdict::Clean, 0));
-        let r = build(&clean, &Options { only: vec![Check::Metrics], direction: None });
+        let r = build(
+            &clean,
+            &Options {
+                only: vec![Check::Metrics],
+                direction: None,
+            },
+        );
         assert_eq!((r.verdict, r.exit_code()), (Verdict::Warnings, 1));
-        let r = build(&clean, &Options { only: vec![], direction: Some(crate::direction::Direction::new("proxmox", "aws")) });
-        assert!(r.findings.iter().all(|f| f.direction.as_deref().is_none_or(|d| d == "proxmox->aws")));
+        let r = build(
+            &clean,
+            &Options {
+                only: vec![],
+                direction: Some(crate::direction::Direction::new("proxmox", "aws")),
+            },
+        );
+        assert!(
+            r.findings
+                .iter()
+                .all(|f| f.direction.as_deref().is_none_or(|d| d == "proxmox->aws"))
+        );
     }
 }

@@ -25,7 +25,10 @@ fn dangling_owner(cx: &ContextFacts, s: &SecretFact) -> Option<String> {
         }
         match cx.users.iter().find(|u| &u.meta.name == name) {
             Some(u) if &u.meta.uid == uid => None,
-            Some(u) => Some(format!("KafkaUser/{name} uid {uid} (the local {name} has uid {})", u.meta.uid)),
+            Some(u) => Some(format!(
+                "KafkaUser/{name} uid {uid} (the local {name} has uid {})",
+                u.meta.uid
+            )),
             None => Some(format!("KafkaUser/{name} uid {uid} (no such KafkaUser here)")),
         }
     })
@@ -55,11 +58,22 @@ fn check_entry(facts: &Facts, cx: &ContextFacts, m: &Mm2Fact, entry: &Value) -> 
     if local && !user.is_empty() && cx.can_read(Kind::KafkaUser) {
         match cx.users.iter().find(|u| u.meta.name == user) {
             None => out.push(
-                Finding::new("credentials.user-missing", Check::Credentials, Severity::Error, cx,
+                Finding::new(
+                    "credentials.user-missing",
+                    Check::Credentials,
+                    Severity::Error,
+                    cx,
                     format!("KafkaUser {}/{user}", cx.namespace),
-                    format!("{} authenticates to {alias} as {user}, but there is no KafkaUser {user}", object("KafkaMirrorMaker2", &m.meta)))
+                    format!(
+                        "{} authenticates to {alias} as {user}, but there is no KafkaUser {user}",
+                        object("KafkaMirrorMaker2", &m.meta)
+                    ),
+                )
                 .evidence("username", user)
-                .fix(Fix { summary: "add the runbook's kafka-mm2-user.yaml to the Flux path of this cluster".into(), ..Default::default() }),
+                .fix(Fix {
+                    summary: "add the runbook's kafka-mm2-user.yaml to the Flux path of this cluster".into(),
+                    ..Default::default()
+                }),
             ),
             Some(u) => {
                 let ready = condition(&u.conditions, "Ready");
@@ -75,19 +89,32 @@ fn check_entry(facts: &Facts, cx: &ContextFacts, m: &Mm2Fact, entry: &Value) -> 
             }
         }
     }
-    let Some(ps) = auth.get("passwordSecret") else { return out };
-    let (Some(name), Some(key)) = (ps["secretName"].as_str(), ps["password"].as_str()) else { return out };
+    let Some(ps) = auth.get("passwordSecret") else {
+        return out;
+    };
+    let (Some(name), Some(key)) = (ps["secretName"].as_str(), ps["password"].as_str()) else {
+        return out;
+    };
     if !cx.can_read(Kind::Secret) {
         return out;
     }
     let peer = if local { None } else { facts.by_alias(alias) };
-    let source_ctx = peer.map(|p| p.context.clone()).unwrap_or_else(|| format!("<context of {alias}>"));
+    let source_ctx = peer
+        .map(|p| p.context.clone())
+        .unwrap_or_else(|| format!("<context of {alias}>"));
     let Some(s) = cx.secret(name) else {
         let fix = if local {
-            Fix { summary: format!("the User Operator writes Secret {name} for KafkaUser {user}: make sure the KafkaUser exists and is Ready"), ..Default::default() }
+            Fix {
+                summary: format!(
+                    "the User Operator writes Secret {name} for KafkaUser {user}: make sure the KafkaUser exists and is Ready"
+                ),
+                ..Default::default()
+            }
         } else {
             Fix {
-                summary: format!("copy {alias}'s {user} Secret here without its ownerReference (the runbook's jq copy keeps it, and the garbage collector deletes the copy)"),
+                summary: format!(
+                    "copy {alias}'s {user} Secret here without its ownerReference (the runbook's jq copy keeps it, and the garbage collector deletes the copy)"
+                ),
                 command: Some(copy_command(user, &source_ctx, &cx.context, name)),
                 ..Default::default()
             }
@@ -157,7 +184,11 @@ mod tests {
     fn with_auth(mut m: Value) -> Value {
         for c in m["spec"]["clusters"].as_array_mut().unwrap() {
             let a = c["alias"].as_str().unwrap().to_string();
-            let secret = if a == "aws" { "mm2-user".to_string() } else { format!("mm2-user-{a}") };
+            let secret = if a == "aws" {
+                "mm2-user".to_string()
+            } else {
+                format!("mm2-user-{a}")
+            };
             c["authentication"] = json!({"type": "scram-sha-512", "username": "mm2-user",
                 "passwordSecret": {"secretName": secret, "password": "password"}});
         }
@@ -177,7 +208,10 @@ mod tests {
     }
     fn base() -> Vec<(&'static str, Value)> {
         vec![
-            ("aws", with_auth(mm2("mm2-proxmox-to-aws", "aws", "proxmox", "aws"))),
+            (
+                "aws",
+                with_auth(mm2("mm2-proxmox-to-aws", "aws", "proxmox", "aws")),
+            ),
             ("aws", user("uid-aws")),
             ("aws", secret("mm2-user", "pw-aws", Some("uid-aws"))),
             ("proxmox", user("uid-px")),
@@ -200,7 +234,9 @@ mod tests {
         assert_eq!(f[0].object, "Secret rciis-prod/mm2-user-proxmox");
         assert_eq!(
             f[0].fix.command.as_deref(),
-            Some("kubectl clusterset copy-secret mm2-user --from rciis-proxmox --to rciis-aws --as mm2-user-proxmox")
+            Some(
+                "kubectl clusterset copy-secret mm2-user --from rciis-proxmox --to rciis-aws --as mm2-user-proxmox"
+            )
         );
     }
 
@@ -221,6 +257,9 @@ mod tests {
         o[1].1["status"]["conditions"] = json!([{"type": "NotReady", "status": "True"}]);
         o.push(("aws", secret("mm2-user-proxmox", "pw-px", None)));
         let f = check(&facts_with(&o));
-        assert_eq!(f.iter().map(|f| f.id.as_str()).collect::<Vec<_>>(), ["credentials.user-not-ready"]);
+        assert_eq!(
+            f.iter().map(|f| f.id.as_str()).collect::<Vec<_>>(),
+            ["credentials.user-not-ready"]
+        );
     }
 }

@@ -11,8 +11,14 @@ use serde_json::Value;
 use std::path::{Path, PathBuf};
 
 fn example_files(version: &str) -> Vec<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/doctor/realworld").join(format!("strimzi-{version}"));
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|e| e == "yaml")).collect();
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("testdata/doctor/realworld")
+        .join(format!("strimzi-{version}"));
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .collect();
     files.sort();
     files
 }
@@ -55,11 +61,18 @@ fn every_strimzi_example_is_judged_as_strimzi_0_51_judges_it() {
             assert!(ids(&topo).is_empty(), "{}: {:#?}", path.display(), topo);
             // The v1beta2 ones carry the fields Strimzi 0.51 reports as deprecated.
             let old = ids(&v1::check(&facts));
-            let expected: Vec<String> = if version == "0.48.0" { vec!["v1.old-shape".into()] } else { vec![] };
+            let expected: Vec<String> = if version == "0.48.0" {
+                vec!["v1.old-shape".into()]
+            } else {
+                vec![]
+            };
             assert_eq!(old, expected, "{}", path.display());
         }
     }
-    assert_eq!(judged, 16, "8 files of each version hold one KafkaMirrorMaker2 each");
+    assert_eq!(
+        judged, 16,
+        "8 files of each version hold one KafkaMirrorMaker2 each"
+    );
 }
 
 #[test]
@@ -78,10 +91,16 @@ fn the_same_examples_in_the_runbooks_layout_are_rejected() {
 
 #[test]
 fn the_0_48_metrics_example_has_a_dead_mirror_source_rule_and_1_2_passes() {
-    let old = example_files("0.48.0").into_iter().find(|p| p.ends_with("metrics_kafka-mirror-maker-2-metrics.yaml")).unwrap();
+    let old = example_files("0.48.0")
+        .into_iter()
+        .find(|p| p.ends_with("metrics_kafka-mirror-maker-2-metrics.yaml"))
+        .unwrap();
     let f = metrics::check(&facts_of(&old).0);
     assert_eq!(ids(&f), ["metrics.rule-matches-nothing"], "{f:#?}");
     assert!(f[0].evidence["rule"].contains("MirrorSourceConnector, target=(.+)"));
-    let new = example_files("1.2.0").into_iter().find(|p| p.ends_with("metrics_kafka-mirror-maker-2-metrics.yaml")).unwrap();
+    let new = example_files("1.2.0")
+        .into_iter()
+        .find(|p| p.ends_with("metrics_kafka-mirror-maker-2-metrics.yaml"))
+        .unwrap();
     assert!(metrics::check(&facts_of(&new).0).is_empty());
 }

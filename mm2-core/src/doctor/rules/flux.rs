@@ -32,7 +32,11 @@ pub fn check(facts: &Facts) -> Vec<Finding> {
         for (o, objs) in owners {
             let obj = format!("Kustomization {}/{}", o.namespace, o.name);
             let applies = objs.join(", ");
-            let Some(k) = cx.kustomizations.iter().find(|k| k.meta.name == o.name && k.meta.namespace == o.namespace) else {
+            let Some(k) = cx
+                .kustomizations
+                .iter()
+                .find(|k| k.meta.name == o.name && k.meta.namespace == o.namespace)
+            else {
                 out.push(
                     Finding::new("flux.kustomization-missing", Check::Flux, Severity::Warning, cx, obj,
                         "the objects name a Flux Kustomization that does not exist: Flux no longer manages them (they drift from Git)".into())
@@ -42,22 +46,68 @@ pub fn check(facts: &Facts) -> Vec<Finding> {
                 continue;
             };
             if k.suspend {
-                let who = k.meta.annotations.get(SUSPENDED_BY_ANNOTATION).cloned().unwrap_or_else(|| "unknown (no kubectl-mm2 annotation)".into());
+                let who = k
+                    .meta
+                    .annotations
+                    .get(SUSPENDED_BY_ANNOTATION)
+                    .cloned()
+                    .unwrap_or_else(|| "unknown (no kubectl-mm2 annotation)".into());
                 out.push(
-                    Finding::new("flux.suspended", Check::Flux, Severity::Warning, cx, obj.clone(),
-                        format!("suspended: Git changes to {} are not applied; suspended by {who}", applies))
+                    Finding::new(
+                        "flux.suspended",
+                        Check::Flux,
+                        Severity::Warning,
+                        cx,
+                        obj.clone(),
+                        format!(
+                            "suspended: Git changes to {} are not applied; suspended by {who}",
+                            applies
+                        ),
+                    )
                     .evidence("spec.suspend", "true")
                     .evidence("suspended by", who)
-                    .fix(Fix { summary: "resume it when the maintenance is over".into(), command: Some(format!("flux resume kustomization {} -n {} --context {}", o.name, o.namespace, cx.context)), ..Default::default() }),
+                    .fix(Fix {
+                        summary: "resume it when the maintenance is over".into(),
+                        command: Some(format!(
+                            "flux resume kustomization {} -n {} --context {}",
+                            o.name, o.namespace, cx.context
+                        )),
+                        ..Default::default()
+                    }),
                 );
             }
             let ready = condition(&k.conditions, "Ready");
             if ready.is_none_or(|c| c.status != "True") {
                 out.push(
-                    Finding::new("flux.not-ready", Check::Flux, Severity::Error, cx, obj,
-                        format!("not Ready: the last apply of {applies} failed or never ran"))
-                    .evidence("Ready", ready.map(|c| format!("{} {}: {}", c.status, c.reason.clone().unwrap_or_default(), c.message.clone().unwrap_or_default())).unwrap_or_else(|| "no condition".into()))
-                    .fix(Fix { summary: "fix what the condition says in Git, then reconcile".into(), command: Some(format!("flux reconcile kustomization {} -n {} --context {} --with-source", o.name, o.namespace, cx.context)), ..Default::default() }),
+                    Finding::new(
+                        "flux.not-ready",
+                        Check::Flux,
+                        Severity::Error,
+                        cx,
+                        obj,
+                        format!("not Ready: the last apply of {applies} failed or never ran"),
+                    )
+                    .evidence(
+                        "Ready",
+                        ready
+                            .map(|c| {
+                                format!(
+                                    "{} {}: {}",
+                                    c.status,
+                                    c.reason.clone().unwrap_or_default(),
+                                    c.message.clone().unwrap_or_default()
+                                )
+                            })
+                            .unwrap_or_else(|| "no condition".into()),
+                    )
+                    .fix(Fix {
+                        summary: "fix what the condition says in Git, then reconcile".into(),
+                        command: Some(format!(
+                            "flux reconcile kustomization {} -n {} --context {} --with-source",
+                            o.name, o.namespace, cx.context
+                        )),
+                        ..Default::default()
+                    }),
                 );
             }
         }

@@ -60,7 +60,10 @@ pub fn parse(yaml: &str) -> Result<RuleSet, String> {
         })
         .collect();
     Ok(RuleSet {
-        lowercase_output_name: v.get("lowercaseOutputName").and_then(Value::as_bool).unwrap_or(false),
+        lowercase_output_name: v
+            .get("lowercaseOutputName")
+            .and_then(Value::as_bool)
+            .unwrap_or(false),
         rules,
     })
 }
@@ -96,7 +99,13 @@ fn default_name(sample: &str) -> String {
     // `domain<type=x, ...><>attr` → `domain_x_attr`, the exporter's default for a nameless match.
     let (domain, rest) = sample.split_once('<').unwrap_or((sample, ""));
     let first_value = rest.split(['=', ',', '>']).nth(1).unwrap_or("");
-    let attr = sample.rsplit("><>").next().unwrap_or("").split(':').next().unwrap_or("");
+    let attr = sample
+        .rsplit("><>")
+        .next()
+        .unwrap_or("")
+        .split(':')
+        .next()
+        .unwrap_or("");
     format!("{domain}_{first_value}_{attr}")
 }
 
@@ -116,7 +125,9 @@ pub fn export(set: &RuleSet, mbeans: &[String]) -> Exported {
             }
             out.matched_rules.insert(rule.index);
             let raw = match (&rule.name, &rule.compiled) {
-                (Some(n), Some(re)) => re.replace(sample, dollar.replace_all(n, "$${$1}").as_ref()).into_owned(),
+                (Some(n), Some(re)) => re
+                    .replace(sample, dollar.replace_all(n, "$${$1}").as_ref())
+                    .into_owned(),
                 (Some(n), None) => n.clone(),
                 (None, _) => default_name(sample),
             };
@@ -141,46 +152,98 @@ pub fn kafka_4_1_mm2_mbeans(d: &Direction) -> Vec<String> {
     let remote = format!("{s}.orders");
     let mut out = Vec::new();
     for a in [
-        "record-count", "record-rate", "record-age-ms", "record-age-ms-max", "record-age-ms-min", "record-age-ms-avg",
-        "byte-count", "byte-rate", "replication-latency-ms", "replication-latency-ms-max",
-        "replication-latency-ms-min", "replication-latency-ms-avg",
+        "record-count",
+        "record-rate",
+        "record-age-ms",
+        "record-age-ms-max",
+        "record-age-ms-min",
+        "record-age-ms-avg",
+        "byte-count",
+        "byte-rate",
+        "replication-latency-ms",
+        "replication-latency-ms-max",
+        "replication-latency-ms-min",
+        "replication-latency-ms-avg",
     ] {
         out.push(format!(
             "kafka.connect.mirror<type=MirrorSourceConnector, source={s}, target={t}, topic={remote}, partition=0><>{a}"
         ));
     }
-    for a in ["checkpoint-latency-ms", "checkpoint-latency-ms-max", "checkpoint-latency-ms-min", "checkpoint-latency-ms-avg"] {
+    for a in [
+        "checkpoint-latency-ms",
+        "checkpoint-latency-ms-max",
+        "checkpoint-latency-ms-min",
+        "checkpoint-latency-ms-avg",
+    ] {
         out.push(format!(
             "kafka.connect.mirror<type=MirrorCheckpointConnector, source={s}, target={t}, group=billing, topic={remote}, partition=0><>{a}"
         ));
     }
-    for a in ["records-lag", "records-lag-max", "records-lag-avg", "records-lead", "records-lead-min", "records-lead-avg"] {
+    for a in [
+        "records-lag",
+        "records-lag-max",
+        "records-lag-avg",
+        "records-lead",
+        "records-lead-min",
+        "records-lead-avg",
+    ] {
         out.push(format!(
             "kafka.consumer<type=consumer-fetch-manager-metrics, client-id={client}, topic=orders, partition=0><>{a}"
         ));
     }
-    for a in ["records-lag-max", "bytes-consumed-total", "records-consumed-total"] {
-        out.push(format!("kafka.consumer<type=consumer-fetch-manager-metrics, client-id={client}><>{a}"));
+    for a in [
+        "records-lag-max",
+        "bytes-consumed-total",
+        "records-consumed-total",
+    ] {
+        out.push(format!(
+            "kafka.consumer<type=consumer-fetch-manager-metrics, client-id={client}><>{a}"
+        ));
     }
-    for a in ["connector-count", "task-count", "connector-startup-attempts-total", "task-startup-attempts-total"] {
+    for a in [
+        "connector-count",
+        "task-count",
+        "connector-startup-attempts-total",
+        "task-startup-attempts-total",
+    ] {
         out.push(format!("kafka.connect<type=connect-worker-metrics><>{a}"));
     }
     for c in [&src, &cp] {
-        for a in ["connector-total-task-count", "connector-running-task-count", "connector-failed-task-count"] {
-            out.push(format!("kafka.connect<type=connect-worker-metrics, connector={c}><>{a}"));
+        for a in [
+            "connector-total-task-count",
+            "connector-running-task-count",
+            "connector-failed-task-count",
+        ] {
+            out.push(format!(
+                "kafka.connect<type=connect-worker-metrics, connector={c}><>{a}"
+            ));
         }
-        out.push(format!("kafka.connect<type=connector-metrics, connector={c}><>status: running"));
-        out.push(format!("kafka.connect<type=connector-task-metrics, connector={c}, task=0><>status: running"));
-        out.push(format!("kafka.connect<type=connector-task-metrics, connector={c}, task=0><>running-ratio"));
+        out.push(format!(
+            "kafka.connect<type=connector-metrics, connector={c}><>status: running"
+        ));
+        out.push(format!(
+            "kafka.connect<type=connector-task-metrics, connector={c}, task=0><>status: running"
+        ));
+        out.push(format!(
+            "kafka.connect<type=connector-task-metrics, connector={c}, task=0><>running-ratio"
+        ));
     }
     for a in [
-        "source-record-poll-total", "source-record-write-total", "source-record-poll-rate", "source-record-write-rate",
-        "source-record-active-count", "poll-batch-avg-time-ms",
+        "source-record-poll-total",
+        "source-record-write-total",
+        "source-record-poll-rate",
+        "source-record-write-rate",
+        "source-record-active-count",
+        "poll-batch-avg-time-ms",
     ] {
-        out.push(format!("kafka.connect<type=source-task-metrics, connector={src}, task=0><>{a}"));
+        out.push(format!(
+            "kafka.connect<type=source-task-metrics, connector={src}, task=0><>{a}"
+        ));
     }
     for a in ["completed-rebalances-total", "rebalancing", "epoch"] {
-        out.push(format!("kafka.connect<type=connect-worker-rebalance-metrics><>{a}"));
+        out.push(format!(
+            "kafka.connect<type=connect-worker-rebalance-metrics><>{a}"
+        ));
     }
     out.push("kafka.connect<type=app-info, client-id=connect-1><>start-time-ms".into());
     out
@@ -210,19 +273,28 @@ mod tests {
         }
         // kafka-bed.md §7: records-lag-max is not exported by these rules, nor *-rate of source tasks.
         assert!(!e.names.contains("kafka_consumer_fetch_manager_records_lag_max"));
-        assert!(!e.names.contains("kafka_connect_source_task_source_record_poll_rate"));
+        assert!(
+            !e.names
+                .contains("kafka_connect_source_task_source_record_poll_rate")
+        );
     }
 
     #[test]
     fn names_are_made_legal_and_collapsed() {
-        assert_eq!(safe_name("kafka_consumer-fetch-manager_records-lag"), "kafka_consumer_fetch_manager_records_lag");
+        assert_eq!(
+            safe_name("kafka_consumer-fetch-manager_records-lag"),
+            "kafka_consumer_fetch_manager_records_lag"
+        );
         assert_eq!(safe_name("a__b--c"), "a_b_c");
     }
 
     #[test]
     fn first_matching_rule_wins() {
         let set = parse("rules:\n- pattern: 'kafka.connect<type=connect-worker-metrics><>(.+)'\n  name: first_$1\n- pattern: '.*'\n  name: second\n").unwrap();
-        let e = export(&set, &["kafka.connect<type=connect-worker-metrics><>task-count".to_string()]);
+        let e = export(
+            &set,
+            &["kafka.connect<type=connect-worker-metrics><>task-count".to_string()],
+        );
         assert_eq!(e.names.iter().collect::<Vec<_>>(), ["first_task_count"]);
         assert_eq!(e.matched_rules.iter().collect::<Vec<_>>(), [&1]);
     }

@@ -1,7 +1,9 @@
 //! Memory: a JVM heap above its container's memory limit (the runbook's aws Kafka: -Xmx 8192m
 //! under a 2Gi limit), for brokers and MM2 workers, and containers whose last end was OOMKilled.
 
-use crate::doctor::facts::{ContextFacts, KafkaFact, Meta, NodePoolFact, human_bytes, jvm_bytes, quantity_bytes};
+use crate::doctor::facts::{
+    ContextFacts, KafkaFact, Meta, NodePoolFact, human_bytes, jvm_bytes, quantity_bytes,
+};
 use crate::doctor::{Check, Facts, Finding, Fix, Severity, object, patch_yaml};
 use serde_json::{Value, json};
 
@@ -25,12 +27,17 @@ pub fn check(facts: &Facts) -> Vec<Finding> {
     let mut out = Vec::new();
     for cx in facts.reachable() {
         for k in &cx.kafkas {
-            for pool in cx.node_pools.iter().filter(|p| p.cluster() == Some(k.meta.name.as_str())) {
+            for pool in cx
+                .node_pools
+                .iter()
+                .filter(|p| p.cluster() == Some(k.meta.name.as_str()))
+            {
                 out.extend(broker_heap(facts, cx, k, pool));
             }
         }
         for m in &cx.mm2s {
-            if let (Some((x, heap)), Some((l, lim))) = (xmx(m.spec.get("jvmOptions")), limit(m.spec.get("resources")))
+            if let (Some((x, heap)), Some((l, lim))) =
+                (xmx(m.spec.get("jvmOptions")), limit(m.spec.get("resources")))
                 && heap > lim
             {
                 out.push(
@@ -74,11 +81,25 @@ fn broker_heap(facts: &Facts, cx: &ContextFacts, k: &KafkaFact, pool: &NodePoolF
         return None;
     }
     let (meta, api_version, body): (&Meta, String, Value) = if heap_from == "Kafka" {
-        (&k.meta, k.meta.managers.get("kustomize-controller").cloned().unwrap_or_else(|| "kafka.strimzi.io/v1beta2".into()),
-         json!({"spec": {"kafka": {"jvmOptions": {"-Xms": suggested_heap(lim), "-Xmx": suggested_heap(lim)}}}}))
+        (
+            &k.meta,
+            k.meta
+                .managers
+                .get("kustomize-controller")
+                .cloned()
+                .unwrap_or_else(|| "kafka.strimzi.io/v1beta2".into()),
+            json!({"spec": {"kafka": {"jvmOptions": {"-Xms": suggested_heap(lim), "-Xmx": suggested_heap(lim)}}}}),
+        )
     } else {
-        (&pool.meta, pool.meta.managers.get("kustomize-controller").cloned().unwrap_or_else(|| "kafka.strimzi.io/v1beta2".into()),
-         json!({"spec": {"jvmOptions": {"-Xms": suggested_heap(lim), "-Xmx": suggested_heap(lim)}}}))
+        (
+            &pool.meta,
+            pool.meta
+                .managers
+                .get("kustomize-controller")
+                .cloned()
+                .unwrap_or_else(|| "kafka.strimzi.io/v1beta2".into()),
+            json!({"spec": {"jvmOptions": {"-Xms": suggested_heap(lim), "-Xmx": suggested_heap(lim)}}}),
+        )
     };
     Some(
         Finding::new(
@@ -162,7 +183,11 @@ mod tests {
         assert_eq!(f[0].object, "Kafka rciis-prod/kafka-rciis-prod");
         assert!(f[0].evidence["-Xmx"].starts_with("8192m (8Gi)"));
         assert!(f[0].evidence["limits.memory"].starts_with("2Gi"));
-        assert!(f[0].fix.patch.as_deref().unwrap().contains("-Xmx: 1024m"), "{}", f[0].fix.patch.as_deref().unwrap());
+        assert!(
+            f[0].fix.patch.as_deref().unwrap().contains("-Xmx: 1024m"),
+            "{}",
+            f[0].fix.patch.as_deref().unwrap()
+        );
     }
 
     #[test]

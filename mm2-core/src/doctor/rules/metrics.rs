@@ -42,7 +42,9 @@ pub fn has_family(names: &BTreeSet<String>, family: MissingFamily) -> bool {
 fn family_name(f: MissingFamily) -> &'static str {
     match f {
         MissingFamily::RecordsLag => "records-lag (records behind per partition)",
-        MissingFamily::MirrorSource => "MirrorSourceConnector metrics (replication latency, record age, rates)",
+        MissingFamily::MirrorSource => {
+            "MirrorSourceConnector metrics (replication latency, record age, rates)"
+        }
         MissingFamily::Checkpoint => "MirrorCheckpointConnector checkpoint latency",
         MissingFamily::InFlight => "Connect source-task poll/write totals (in flight)",
     }
@@ -51,7 +53,10 @@ fn family_name(f: MissingFamily) -> &'static str {
 /// Which family a rule's `name` template aims at.
 fn aimed_family(name: &str) -> Option<MissingFamily> {
     let n = name.to_lowercase();
-    if n.starts_with(STRIMZI_SOURCE_PREFIX) || n.starts_with(RUNBOOK_SOURCE_PREFIX) || n.starts_with(RUNBOOK_LATENCY) {
+    if n.starts_with(STRIMZI_SOURCE_PREFIX)
+        || n.starts_with(RUNBOOK_SOURCE_PREFIX)
+        || n.starts_with(RUNBOOK_LATENCY)
+    {
         Some(MissingFamily::MirrorSource)
     } else if n.starts_with(STRIMZI_CHECKPOINT_PREFIX) || n.starts_with(RUNBOOK_CHECKPOINT_PREFIX) {
         Some(MissingFamily::Checkpoint)
@@ -67,11 +72,25 @@ fn aimed_family(name: &str) -> Option<MissingFamily> {
 /// Metric names a PromQL expression uses (identifiers not followed by `(`, minus keywords).
 pub fn metric_names(expr: &str) -> BTreeSet<String> {
     let re = Regex::new(r#"(?:"[^"]*"|'[^']*')|([a-zA-Z_:][a-zA-Z0-9_:]*)(\s*\()?"#).expect("static regex");
-    const KEYWORDS: [&str; 12] = ["by", "without", "on", "ignoring", "group_left", "group_right", "and", "or", "unless", "offset", "bool", "time"];
+    const KEYWORDS: [&str; 12] = [
+        "by",
+        "without",
+        "on",
+        "ignoring",
+        "group_left",
+        "group_right",
+        "and",
+        "or",
+        "unless",
+        "offset",
+        "bool",
+        "time",
+    ];
     re.captures_iter(expr)
         .filter_map(|c| {
             let id = c.get(1)?.as_str();
-            (c.get(2).is_none() && id.starts_with("kafka_") && !KEYWORDS.contains(&id)).then(|| id.to_string())
+            (c.get(2).is_none() && id.starts_with("kafka_") && !KEYWORDS.contains(&id))
+                .then(|| id.to_string())
         })
         .collect()
 }
@@ -82,7 +101,10 @@ fn metrics_ref(m: &Mm2Fact) -> Option<(String, String)> {
         return None;
     }
     let r = mc.get("valueFrom")?.get("configMapKeyRef")?;
-    Some((r.get("name")?.as_str()?.to_string(), r.get("key")?.as_str()?.to_string()))
+    Some((
+        r.get("name")?.as_str()?.to_string(),
+        r.get("key")?.as_str()?.to_string(),
+    ))
 }
 
 pub fn check(facts: &Facts) -> Vec<Finding> {
@@ -91,11 +113,15 @@ pub fn check(facts: &Facts) -> Vec<Finding> {
     for cx in facts.reachable() {
         let mut judged = BTreeSet::new();
         for m in &cx.mm2s {
-            let Some((name, key)) = metrics_ref(m) else { continue };
+            let Some((name, key)) = metrics_ref(m) else {
+                continue;
+            };
             if !cx.can_read(Kind::ConfigMap) || !judged.insert((name.clone(), key.clone())) {
                 continue;
             }
-            let Some(d) = m.directions().into_iter().next() else { continue };
+            let Some(d) = m.directions().into_iter().next() else {
+                continue;
+            };
             let cm_obj = format!("ConfigMap {}/{name}", cx.namespace);
             let Some(cm) = cx.config_maps.iter().find(|c| c.meta.name == name) else {
                 out.push(
@@ -108,10 +134,21 @@ pub fn check(facts: &Facts) -> Vec<Finding> {
             };
             let Some(text) = cm.data.get(&key) else {
                 out.push(
-                    Finding::new("metrics.configmap-key-missing", Check::Metrics, Severity::Error, cx, cm_obj,
-                        format!("ConfigMap {name} has no key {key}"))
+                    Finding::new(
+                        "metrics.configmap-key-missing",
+                        Check::Metrics,
+                        Severity::Error,
+                        cx,
+                        cm_obj,
+                        format!("ConfigMap {name} has no key {key}"),
+                    )
                     .evidence("keys", cm.data.keys().cloned().collect::<Vec<_>>().join(", "))
-                    .fix(Fix { summary: format!("rename the key to {key} or point metricsConfig at the existing key"), ..Default::default() }),
+                    .fix(Fix {
+                        summary: format!(
+                            "rename the key to {key} or point metricsConfig at the existing key"
+                        ),
+                        ..Default::default()
+                    }),
                 );
                 continue;
             };
@@ -119,9 +156,18 @@ pub fn check(facts: &Facts) -> Vec<Finding> {
                 Ok(s) => s,
                 Err(e) => {
                     out.push(
-                        Finding::new("metrics.rules-unparseable", Check::Metrics, Severity::Error, cx, cm_obj,
-                            format!("the exporter configuration in {name}/{key} is not valid YAML: {e}"))
-                        .fix(Fix { summary: "fix the YAML".into(), ..Default::default() }),
+                        Finding::new(
+                            "metrics.rules-unparseable",
+                            Check::Metrics,
+                            Severity::Error,
+                            cx,
+                            cm_obj,
+                            format!("the exporter configuration in {name}/{key} is not valid YAML: {e}"),
+                        )
+                        .fix(Fix {
+                            summary: "fix the YAML".into(),
+                            ..Default::default()
+                        }),
                     );
                     continue;
                 }
@@ -137,15 +183,32 @@ pub fn check(facts: &Facts) -> Vec<Finding> {
 }
 
 fn rule_text(r: &jmx::Rule) -> String {
-    format!("#{} `{}`", r.index, r.pattern.as_deref().unwrap_or("(no pattern)"))
+    format!(
+        "#{} `{}`",
+        r.index,
+        r.pattern.as_deref().unwrap_or("(no pattern)")
+    )
 }
 
-fn judge_rules(facts: &Facts, cx: &ContextFacts, cm: &ConfigMapFact, key: &str, set: &RuleSet, exported: &Exported) -> Vec<Finding> {
+fn judge_rules(
+    facts: &Facts,
+    cx: &ContextFacts,
+    cm: &ConfigMapFact,
+    key: &str,
+    set: &RuleSet,
+    exported: &Exported,
+) -> Vec<Finding> {
     let mut out = Vec::new();
     let cm_obj = object("ConfigMap", &cm.meta);
-    let scheme = if exported.names.iter().any(|n| crate::lag::aggregate::naming_scheme(n) == Some(NamingScheme::Runbook))
-        || set.rules.iter().any(|r| r.name.as_deref().is_some_and(|n| n.starts_with(RUNBOOK_SOURCE_PREFIX)))
-    {
+    let scheme = if exported
+        .names
+        .iter()
+        .any(|n| crate::lag::aggregate::naming_scheme(n) == Some(NamingScheme::Runbook))
+        || set.rules.iter().any(|r| {
+            r.name
+                .as_deref()
+                .is_some_and(|n| n.starts_with(RUNBOOK_SOURCE_PREFIX))
+        }) {
         vec![NamingScheme::Runbook]
     } else {
         vec![NamingScheme::Strimzi]
@@ -157,27 +220,51 @@ fn judge_rules(facts: &Facts, cx: &ContextFacts, cm: &ConfigMapFact, key: &str, 
         }
         // Only rules aimed at a family lag reads are judged: the MBean inventory doctor runs
         // them over is complete for those families, not for every client metric.
-        let Some(family) = r.name.as_deref().and_then(aimed_family) else { continue };
+        let Some(family) = r.name.as_deref().and_then(aimed_family) else {
+            continue;
+        };
         let family = Some(family);
         let (summary, patch) = match family.filter(|f| !has_family(&exported.names, *f)) {
             Some(f) => {
                 covered.insert(f);
                 let a = advice_for(f, &scheme);
-                (format!("replace it with Strimzi's rule, before any catch-all rule in data.{key}.rules"), Some(a.rule_yaml))
+                (
+                    format!("replace it with Strimzi's rule, before any catch-all rule in data.{key}.rules"),
+                    Some(a.rule_yaml),
+                )
             }
-            None => ("delete it: another rule already exports its family".to_string(), None),
+            None => (
+                "delete it: another rule already exports its family".to_string(),
+                None,
+            ),
         };
         let why = match &r.error {
             Some(e) => format!("its pattern is not a regular expression doctor can run ({e})"),
             None => "it matches no MBean attribute Kafka 4.1's MirrorMaker 2 registers".into(),
         };
         out.push(
-            Finding::new("metrics.rule-matches-nothing", Check::Metrics, Severity::Warning, cx, cm_obj.clone(),
-                format!("rule {} exports nothing: {why}{}", rule_text(r),
-                    family.map(|f| format!(", so {} are missing", family_name(f))).unwrap_or_default()))
+            Finding::new(
+                "metrics.rule-matches-nothing",
+                Check::Metrics,
+                Severity::Warning,
+                cx,
+                cm_obj.clone(),
+                format!(
+                    "rule {} exports nothing: {why}{}",
+                    rule_text(r),
+                    family
+                        .map(|f| format!(", so {} are missing", family_name(f)))
+                        .unwrap_or_default()
+                ),
+            )
             .evidence("rule", rule_text(r))
             .evidence("name", r.name.clone().unwrap_or_default())
-            .fix(Fix { summary, flux_path: facts.flux_path(cx, &cm.meta), patch, ..Default::default() }),
+            .fix(Fix {
+                summary,
+                flux_path: facts.flux_path(cx, &cm.meta),
+                patch,
+                ..Default::default()
+            }),
         );
     }
     for f in FAMILIES {
@@ -186,8 +273,17 @@ fn judge_rules(facts: &Facts, cx: &ContextFacts, cm: &ConfigMapFact, key: &str, 
         }
         let a = advice_for(f, &scheme);
         out.push(
-            Finding::new("metrics.family-not-exported", Check::Metrics, Severity::Warning, cx, cm_obj.clone(),
-                format!("no rule exports {}: `kubectl mm2 lag` cannot show it", family_name(f)))
+            Finding::new(
+                "metrics.family-not-exported",
+                Check::Metrics,
+                Severity::Warning,
+                cx,
+                cm_obj.clone(),
+                format!(
+                    "no rule exports {}: `kubectl mm2 lag` cannot show it",
+                    family_name(f)
+                ),
+            )
             .evidence("family", format!("{f:?}"))
             .evidence("advice", a.statement.clone())
             .fix(Fix {
@@ -201,7 +297,12 @@ fn judge_rules(facts: &Facts, cx: &ContextFacts, cm: &ConfigMapFact, key: &str, 
     out
 }
 
-fn judge_alerts(cx: &ContextFacts, cm: &ConfigMapFact, exported: &Exported, reference: &Exported) -> Vec<Finding> {
+fn judge_alerts(
+    cx: &ContextFacts,
+    cm: &ConfigMapFact,
+    exported: &Exported,
+    reference: &Exported,
+) -> Vec<Finding> {
     let mut out = Vec::new();
     if !cx.can_read(Kind::PrometheusRule) {
         return out;
@@ -215,7 +316,12 @@ fn judge_alerts(cx: &ContextFacts, cm: &ConfigMapFact, exported: &Exported, refe
                 let (summary, patch) = if reference.names.contains(&metric) {
                     ("Strimzi's rule set exports it: add its matching rule (see Strimzi's kafka-mirror-maker-2-metrics.yaml)".to_string(), rule_for(&metric))
                 } else {
-                    (format!("no exporter rule can produce {metric} from Kafka 4.1's MBeans: change the alert"), None)
+                    (
+                        format!(
+                            "no exporter rule can produce {metric} from Kafka 4.1's MBeans: change the alert"
+                        ),
+                        None,
+                    )
                 };
                 out.push(
                     Finding::new("metrics.alert-metric-missing", Check::Metrics, Severity::Warning, cx, object("PrometheusRule", &pr.meta),
@@ -233,14 +339,26 @@ fn judge_alerts(cx: &ContextFacts, cm: &ConfigMapFact, exported: &Exported, refe
 
 /// The rule of lag's advice that exports `metric`, when there is one.
 fn rule_for(metric: &str) -> Option<String> {
-    [advice::RECORDS_LAG_RULE, advice::MIRROR_SOURCE_RULE, advice::CHECKPOINT_RULE, advice::SOURCE_TASK_RULE]
-        .into_iter()
-        .find(|r| {
-            jmx::parse(&format!("lowercaseOutputName: true\nrules:\n{r}"))
-                .ok()
-                .is_some_and(|set| jmx::export(&set, &jmx::kafka_4_1_mm2_mbeans(&crate::direction::Direction::new("a", "b"))).names.contains(metric))
-        })
-        .map(str::to_string)
+    [
+        advice::RECORDS_LAG_RULE,
+        advice::MIRROR_SOURCE_RULE,
+        advice::CHECKPOINT_RULE,
+        advice::SOURCE_TASK_RULE,
+    ]
+    .into_iter()
+    .find(|r| {
+        jmx::parse(&format!("lowercaseOutputName: true\nrules:\n{r}"))
+            .ok()
+            .is_some_and(|set| {
+                jmx::export(
+                    &set,
+                    &jmx::kafka_4_1_mm2_mbeans(&crate::direction::Direction::new("a", "b")),
+                )
+                .names
+                .contains(metric)
+            })
+    })
+    .map(str::to_string)
 }
 
 #[cfg(test)]
@@ -299,13 +417,42 @@ rules:
     #[test]
     fn the_runbooks_rules_name_the_dead_rules_and_missing_families() {
         let f = check(&facts_with(&with_metrics(RUNBOOK_RULES)));
-        let got: Vec<(&str, String)> = f.iter().map(|f| (f.id.as_str(), f.evidence.get("rule").or(f.evidence.get("family")).cloned().unwrap_or_default())).collect();
+        let got: Vec<(&str, String)> = f
+            .iter()
+            .map(|f| {
+                (
+                    f.id.as_str(),
+                    f.evidence
+                        .get("rule")
+                        .or(f.evidence.get("family"))
+                        .cloned()
+                        .unwrap_or_default(),
+                )
+            })
+            .collect();
         assert_eq!(got.len(), 4, "{got:#?}");
-        assert!(got.iter().filter(|(id, r)| *id == "metrics.rule-matches-nothing" && (r.starts_with("#2") || r.starts_with("#3"))).count() == 2, "{got:#?}");
-        let fams: Vec<&String> = got.iter().filter(|(id, _)| *id == "metrics.family-not-exported").map(|(_, f)| f).collect();
+        assert!(
+            got.iter()
+                .filter(|(id, r)| *id == "metrics.rule-matches-nothing"
+                    && (r.starts_with("#2") || r.starts_with("#3")))
+                .count()
+                == 2,
+            "{got:#?}"
+        );
+        let fams: Vec<&String> = got
+            .iter()
+            .filter(|(id, _)| *id == "metrics.family-not-exported")
+            .map(|(_, f)| f)
+            .collect();
         assert_eq!(fams, ["RecordsLag", "InFlight"]);
         let dead = f.iter().find(|f| f.evidence["rule"].starts_with("#2")).unwrap();
-        assert!(dead.fix.patch.as_deref().unwrap().contains("source=(.+), target=(.+), topic=(.+), partition=(.+)"));
+        assert!(
+            dead.fix
+                .patch
+                .as_deref()
+                .unwrap()
+                .contains("source=(.+), target=(.+), topic=(.+), partition=(.+)")
+        );
     }
 
     #[test]
@@ -319,13 +466,20 @@ rules:
         o.push(("aws", runbook_alerts()));
         let f = check(&facts_with(&o));
         let metrics: Vec<&str> = f.iter().map(|f| f.evidence["metric"].as_str()).collect();
-        assert_eq!(metrics, ["kafka_connect_source_task_last_checkpoint_timestamp_seconds"], "{f:#?}");
+        assert_eq!(
+            metrics,
+            ["kafka_connect_source_task_last_checkpoint_timestamp_seconds"],
+            "{f:#?}"
+        );
         assert!(f[0].fix.summary.contains("no exporter rule can produce"));
         // Under the runbook's rules the poll/write totals are missing too, and Strimzi's rules give them.
         let mut o = with_metrics(RUNBOOK_RULES);
         o.push(("aws", runbook_alerts()));
         let f = check(&facts_with(&o));
-        let poll = f.iter().find(|f| f.evidence.get("metric").is_some_and(|m| m == POLL_TOTAL)).unwrap();
+        let poll = f
+            .iter()
+            .find(|f| f.evidence.get("metric").is_some_and(|m| m == POLL_TOTAL))
+            .unwrap();
         assert!(poll.fix.patch.as_deref().unwrap().contains("source-task-metrics"));
     }
 
@@ -339,7 +493,9 @@ rules:
     #[test]
     fn promql_names_are_extracted() {
         assert_eq!(
-            metric_names("time() - kafka_a_b{x=\"kafka_not\"} > 3 and rate(kafka_c[5m])").into_iter().collect::<Vec<_>>(),
+            metric_names("time() - kafka_a_b{x=\"kafka_not\"} > 3 and rate(kafka_c[5m])")
+                .into_iter()
+                .collect::<Vec<_>>(),
             ["kafka_a_b", "kafka_c"]
         );
     }

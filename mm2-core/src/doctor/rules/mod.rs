@@ -89,5 +89,8 @@ pub fn mirror_source(mirror: &Value) -> Option<&str> {
 
 /// The target alias of a mirror: its `targetCluster` (v1beta2), else the Connect cluster.
 pub fn mirror_target<'a>(m: &'a crate::doctor::facts::Mm2Fact, mirror: &'a Value) -> Option<&'a str> {
-    mirror.get("targetCluster").and_then(Value::as_str).or_else(|| m.connect_alias())
+    mirror
+        .get("targetCluster")
+        .and_then(Value::as_str)
+        .or_else(|| m.connect_alias())
 }

@@ -40,11 +40,15 @@ pub fn check(facts: &Facts) -> Vec<Finding> {
                 if cx.alias.as_deref() == Some(alias) {
                     continue;
                 }
-                let Some(bootstrap) = entry["bootstrapServers"].as_str() else { continue };
+                let Some(bootstrap) = entry["bootstrapServers"].as_str() else {
+                    continue;
+                };
                 if !seen.insert((cx.context.clone(), alias.to_string(), bootstrap.to_string())) {
                     continue;
                 }
-                let Some(peer) = facts.by_alias(alias) else { continue };
+                let Some(peer) = facts.by_alias(alias) else {
+                    continue;
+                };
                 match clusterset_service(bootstrap) {
                     None if cx.alias.is_some() => out.push(
                         Finding::new("networking.bootstrap-not-clusterset", Check::Networking, Severity::Error, cx,
@@ -66,7 +70,15 @@ pub fn check(facts: &Facts) -> Vec<Finding> {
 }
 
 /// The first broken link of bootstrap → Service → ServiceExport (Valid) → ServiceImport.
-fn exported(cx: &ContextFacts, peer: &ContextFacts, m: &Mm2Fact, alias: &str, bootstrap: &str, svc: &str, ns: &str) -> Option<Finding> {
+fn exported(
+    cx: &ContextFacts,
+    peer: &ContextFacts,
+    m: &Mm2Fact,
+    alias: &str,
+    bootstrap: &str,
+    svc: &str,
+    ns: &str,
+) -> Option<Finding> {
     let used_by = format!("{} in {}", object("KafkaMirrorMaker2", &m.meta), cx.context);
     let resolve = format!("kubectl clusterset resolve {svc} -n {ns}");
     if peer.unreachable.is_some() {
@@ -77,18 +89,57 @@ fn exported(cx: &ContextFacts, peer: &ContextFacts, m: &Mm2Fact, alias: &str, bo
             .evidence("bootstrapServers", bootstrap)
             .evidence("used by", used_by.clone())
     };
-    if peer.can_read(Kind::Service) && !peer.services.iter().any(|s| s.meta.name == svc && s.meta.namespace == ns) {
-        return Some(f("networking.service-missing", peer, format!("Service {ns}/{svc}"),
-            format!("{alias} has no Service {svc} in {ns}, the name the MM2 bootstraps from"))
-            .fix(Fix { summary: format!("deploy the runbook's service-export-{alias}.yaml (Service + ServiceExport) in {alias}"), command: Some(format!("kubectl clusterset export {svc} --context {} -n {ns}", peer.context)), ..Default::default() }));
+    if peer.can_read(Kind::Service)
+        && !peer
+            .services
+            .iter()
+            .any(|s| s.meta.name == svc && s.meta.namespace == ns)
+    {
+        return Some(
+            f(
+                "networking.service-missing",
+                peer,
+                format!("Service {ns}/{svc}"),
+                format!("{alias} has no Service {svc} in {ns}, the name the MM2 bootstraps from"),
+            )
+            .fix(Fix {
+                summary: format!(
+                    "deploy the runbook's service-export-{alias}.yaml (Service + ServiceExport) in {alias}"
+                ),
+                command: Some(format!(
+                    "kubectl clusterset export {svc} --context {} -n {ns}",
+                    peer.context
+                )),
+                ..Default::default()
+            }),
+        );
     }
     if !peer.can_read(Kind::ServiceExport) {
         return None;
     }
-    let Some(export) = peer.exports.iter().find(|e| e.meta.name == svc && e.meta.namespace == ns) else {
-        return Some(f("networking.not-exported", peer, format!("ServiceExport {ns}/{svc}"),
-            format!("Service {svc} is not exported from {alias}: {svc}.{ns}{CLUSTERSET_SUFFIX} does not exist"))
-            .fix(Fix { summary: "add a ServiceExport of the same name".into(), command: Some(format!("kubectl clusterset export {svc} --context {} -n {ns}", peer.context)), ..Default::default() }));
+    let Some(export) = peer
+        .exports
+        .iter()
+        .find(|e| e.meta.name == svc && e.meta.namespace == ns)
+    else {
+        return Some(
+            f(
+                "networking.not-exported",
+                peer,
+                format!("ServiceExport {ns}/{svc}"),
+                format!(
+                    "Service {svc} is not exported from {alias}: {svc}.{ns}{CLUSTERSET_SUFFIX} does not exist"
+                ),
+            )
+            .fix(Fix {
+                summary: "add a ServiceExport of the same name".into(),
+                command: Some(format!(
+                    "kubectl clusterset export {svc} --context {} -n {ns}",
+                    peer.context
+                )),
+                ..Default::default()
+            }),
+        );
     };
     let valid = condition(&export.conditions, "Valid");
     match valid {
@@ -99,14 +150,35 @@ fn exported(cx: &ContextFacts, peer: &ContextFacts, m: &Mm2Fact, alias: &str, bo
                 .fix(Fix { summary: format!("enable Cilium's MCS-API support in {alias} (Helm clustermesh.mcsapi.enabled=true) and check the export"), command: Some(resolve), ..Default::default() }));
         }
         Some(c) if c.status != "True" => {
-            return Some(f("networking.export-invalid", peer, format!("ServiceExport {ns}/{svc}"),
-                format!("ServiceExport {svc} in {alias} is not Valid: {}", c.message.clone().unwrap_or_default()))
-                .evidence("Valid", format!("{} ({})", c.status, c.reason.clone().unwrap_or_default()))
-                .fix(Fix { summary: "fix what the condition says".into(), command: Some(resolve), ..Default::default() }));
+            return Some(
+                f(
+                    "networking.export-invalid",
+                    peer,
+                    format!("ServiceExport {ns}/{svc}"),
+                    format!(
+                        "ServiceExport {svc} in {alias} is not Valid: {}",
+                        c.message.clone().unwrap_or_default()
+                    ),
+                )
+                .evidence(
+                    "Valid",
+                    format!("{} ({})", c.status, c.reason.clone().unwrap_or_default()),
+                )
+                .fix(Fix {
+                    summary: "fix what the condition says".into(),
+                    command: Some(resolve),
+                    ..Default::default()
+                }),
+            );
         }
         Some(_) => {}
     }
-    if cx.can_read(Kind::ServiceImport) && !cx.imports.iter().any(|i| i.meta.name == svc && i.meta.namespace == ns) {
+    if cx.can_read(Kind::ServiceImport)
+        && !cx
+            .imports
+            .iter()
+            .any(|i| i.meta.name == svc && i.meta.namespace == ns)
+    {
         return Some(f("networking.not-imported", cx, format!("ServiceImport {ns}/{svc}"),
             format!("{alias}'s export {svc} has not reached {}: no ServiceImport, so {svc}.{ns}{CLUSTERSET_SUFFIX} does not resolve here", cx.label()))
             .fix(Fix { summary: format!("check Cluster Mesh and MCS-API support in {}: `cilium clustermesh status --context {}`", cx.label(), cx.context), command: Some(resolve), ..Default::default() }));
@@ -122,14 +194,29 @@ pub fn advertised_hosts(peer: &ContextFacts, k: &KafkaFact, port: i64) -> Option
     let conf = &l["configuration"];
     let kafka = &k.meta.name;
     let mut hosts = Vec::new();
-    for pool in peer.node_pools.iter().filter(|p| p.cluster() == Some(kafka.as_str()) && p.is_broker()) {
-        let ids: Vec<i64> = if pool.node_ids.is_empty() { (0..pool.replicas()).collect() } else { pool.node_ids.clone() };
+    for pool in peer
+        .node_pools
+        .iter()
+        .filter(|p| p.cluster() == Some(kafka.as_str()) && p.is_broker())
+    {
+        let ids: Vec<i64> = if pool.node_ids.is_empty() {
+            (0..pool.replicas()).collect()
+        } else {
+            pool.node_ids.clone()
+        };
         for id in ids {
             let pod = format!("{kafka}-{}-{id}", pool.meta.name);
-            let explicit = conf["brokers"].as_array().into_iter().flatten().find(|b| b["broker"].as_i64() == Some(id)).and_then(|b| b["advertisedHost"].as_str());
+            let explicit = conf["brokers"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|b| b["broker"].as_i64() == Some(id))
+                .and_then(|b| b["advertisedHost"].as_str());
             let host = match (explicit, conf["advertisedHostTemplate"].as_str()) {
                 (Some(h), _) => h.to_string(),
-                (None, Some(t)) => t.replace("{nodeId}", &id.to_string()).replace("{nodePodName}", &pod),
+                (None, Some(t)) => t
+                    .replace("{nodeId}", &id.to_string())
+                    .replace("{nodePodName}", &pod),
                 (None, None) => format!("{pod}.{kafka}-kafka-brokers.{}.svc", k.meta.namespace),
             };
             hosts.push(host);
@@ -139,27 +226,50 @@ pub fn advertised_hosts(peer: &ContextFacts, k: &KafkaFact, port: i64) -> Option
 }
 
 fn reachable_through_clusterset(peer: &ContextFacts, host: &str) -> bool {
-    let Some((svc, ns, _)) = clusterset_service(host) else { return false };
-    !peer.can_read(Kind::ServiceExport) || peer.exports.iter().any(|e| e.meta.name == svc && e.meta.namespace == ns)
+    let Some((svc, ns, _)) = clusterset_service(host) else {
+        return false;
+    };
+    !peer.can_read(Kind::ServiceExport)
+        || peer
+            .exports
+            .iter()
+            .any(|e| e.meta.name == svc && e.meta.namespace == ns)
 }
 
 fn advertised(facts: &Facts, cx: &ContextFacts, peer: &ContextFacts, bootstrap: &str) -> Option<Finding> {
     let port = port_of(bootstrap)?;
     let k = peer.kafka_for(None)?;
     let (listener, hosts) = advertised_hosts(peer, k, port)?;
-    let local: Vec<&String> = hosts.iter().filter(|h| !reachable_through_clusterset(peer, h)).collect();
+    let local: Vec<&String> = hosts
+        .iter()
+        .filter(|h| !reachable_through_clusterset(peer, h))
+        .collect();
     if local.is_empty() {
         return None;
     }
     let alias = peer.label();
-    let template = format!("{{nodePodName}}.{alias}.{}-kafka-brokers.{}{CLUSTERSET_SUFFIX}", k.meta.name, k.meta.namespace);
-    let listeners: Vec<Value> = k.spec["kafka"]["listeners"].as_array().cloned().unwrap_or_default().into_iter().map(|mut l| {
-        if l["port"].as_i64() == Some(port) {
-            l["configuration"]["advertisedHostTemplate"] = json!(template);
-        }
-        l
-    }).collect();
-    let api = k.meta.managers.get("kustomize-controller").cloned().unwrap_or_else(|| "kafka.strimzi.io/v1beta2".into());
+    let template = format!(
+        "{{nodePodName}}.{alias}.{}-kafka-brokers.{}{CLUSTERSET_SUFFIX}",
+        k.meta.name, k.meta.namespace
+    );
+    let listeners: Vec<Value> = k.spec["kafka"]["listeners"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|mut l| {
+            if l["port"].as_i64() == Some(port) {
+                l["configuration"]["advertisedHostTemplate"] = json!(template);
+            }
+            l
+        })
+        .collect();
+    let api = k
+        .meta
+        .managers
+        .get("kustomize-controller")
+        .cloned()
+        .unwrap_or_else(|| "kafka.strimzi.io/v1beta2".into());
     Some(
         Finding::new("networking.advertised-host-local", Check::Networking, Severity::Warning, peer, object("Kafka", &k.meta),
             format!(
@@ -212,7 +322,8 @@ mod tests {
     fn import(name: &str) -> Value {
         json!({"kind": "ServiceImport", "metadata": {"name": name, "namespace": "rciis-prod"}})
     }
-    const TEMPLATE: &str = "{nodePodName}.proxmox.kafka-rciis-prod-kafka-brokers.rciis-prod.svc.clusterset.local";
+    const TEMPLATE: &str =
+        "{nodePodName}.proxmox.kafka-rciis-prod-kafka-brokers.rciis-prod.svc.clusterset.local";
 
     fn world(valid: Option<&str>, imported: bool, template: Option<&str>) -> Facts {
         let mut o = vec![
@@ -238,9 +349,15 @@ mod tests {
     #[test]
     fn the_runbooks_unprocessed_export_trips_first() {
         let f = check(&world(None, false, Some(TEMPLATE)));
-        assert_eq!(f.iter().map(|f| f.id.as_str()).collect::<Vec<_>>(), ["networking.export-unprocessed"]);
+        assert_eq!(
+            f.iter().map(|f| f.id.as_str()).collect::<Vec<_>>(),
+            ["networking.export-unprocessed"]
+        );
         assert_eq!(f[0].context, "rciis-proxmox");
-        assert_eq!(f[0].fix.command.as_deref(), Some("kubectl clusterset resolve kafka-bootstrap-proxmox -n rciis-prod"));
+        assert_eq!(
+            f[0].fix.command.as_deref(),
+            Some("kubectl clusterset resolve kafka-bootstrap-proxmox -n rciis-prod")
+        );
         let f = check(&world(Some("True"), false, Some(TEMPLATE)));
         assert_eq!(f[0].id, "networking.not-imported");
         assert_eq!(f[0].context, "rciis-aws");
@@ -251,17 +368,34 @@ mod tests {
         let f = check(&world(Some("True"), true, None));
         assert_eq!(f.len(), 1, "{f:#?}");
         assert_eq!(f[0].id, "networking.advertised-host-local");
-        assert!(f[0].evidence["advertised"].contains("kafka-rciis-prod-dual-role-2.kafka-rciis-prod-kafka-brokers.rciis-prod.svc"));
-        assert!(f[0].fix.patch.as_deref().unwrap().contains("advertisedHostTemplate"));
+        assert!(
+            f[0].evidence["advertised"]
+                .contains("kafka-rciis-prod-dual-role-2.kafka-rciis-prod-kafka-brokers.rciis-prod.svc")
+        );
+        assert!(
+            f[0].fix
+                .patch
+                .as_deref()
+                .unwrap()
+                .contains("advertisedHostTemplate")
+        );
     }
 
     #[test]
     fn a_cluster_local_bootstrap_for_a_remote_cluster_trips() {
         let mut m = mm2("mm2-proxmox-to-aws", "aws", "proxmox", "aws");
-        m["spec"]["clusters"][1]["bootstrapServers"] = json!("kafka-rciis-prod-kafka-bootstrap.rciis-prod.svc:9092");
-        let f = check(&facts_with(&[("aws", m), ("proxmox", kafka(Some(TEMPLATE))), ("proxmox", pool()),
-            ("proxmox", export("kafka-rciis-prod-kafka-brokers", Some("True")))]));
-        assert_eq!(f.iter().map(|f| f.id.as_str()).collect::<Vec<_>>(), ["networking.bootstrap-not-clusterset"]);
+        m["spec"]["clusters"][1]["bootstrapServers"] =
+            json!("kafka-rciis-prod-kafka-bootstrap.rciis-prod.svc:9092");
+        let f = check(&facts_with(&[
+            ("aws", m),
+            ("proxmox", kafka(Some(TEMPLATE))),
+            ("proxmox", pool()),
+            ("proxmox", export("kafka-rciis-prod-kafka-brokers", Some("True"))),
+        ]));
+        assert_eq!(
+            f.iter().map(|f| f.id.as_str()).collect::<Vec<_>>(),
+            ["networking.bootstrap-not-clusterset"]
+        );
     }
 
     #[test]

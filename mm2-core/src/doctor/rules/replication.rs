@@ -39,7 +39,11 @@ struct Judged {
 
 fn judge(j: &Judged) -> Option<(Severity, &'static str, String)> {
     let want = j.brokers.min(3);
-    let how = if j.defaulted { " (Kafka's default: the key is not set)" } else { "" };
+    let how = if j.defaulted {
+        " (Kafka's default: the key is not set)"
+    } else {
+        ""
+    };
     if j.value > j.brokers {
         Some((
             Severity::Error,
@@ -67,18 +71,32 @@ fn rf(config: Option<&Value>, key: &str) -> Option<i64> {
     config_str(config, key).and_then(|s| s.trim().parse().ok())
 }
 
-fn finding(facts: &Facts, cx: &ContextFacts, m: &Mm2Fact, j: Judged, d: Option<&Direction>, patch: Value) -> Option<Finding> {
+fn finding(
+    facts: &Facts,
+    cx: &ContextFacts,
+    m: &Mm2Fact,
+    j: Judged,
+    d: Option<&Direction>,
+    patch: Value,
+) -> Option<Finding> {
     let (sev, id, msg) = judge(&j)?;
-    let mut f = Finding::new(id, Check::Replication, sev, cx, object("KafkaMirrorMaker2", &m.meta), msg)
-        .evidence(&j.key, j.value.to_string())
-        .evidence("cluster", j.cluster.clone())
-        .evidence("brokers", j.brokers.to_string())
-        .fix(Fix {
-            summary: format!("set {} to {}", j.key, j.brokers.min(3)),
-            flux_path: facts.flux_path(cx, &m.meta),
-            patch: Some(patch_yaml(&m.api_version, "KafkaMirrorMaker2", &m.meta, patch)),
-            ..Default::default()
-        });
+    let mut f = Finding::new(
+        id,
+        Check::Replication,
+        sev,
+        cx,
+        object("KafkaMirrorMaker2", &m.meta),
+        msg,
+    )
+    .evidence(&j.key, j.value.to_string())
+    .evidence("cluster", j.cluster.clone())
+    .evidence("brokers", j.brokers.to_string())
+    .fix(Fix {
+        summary: format!("set {} to {}", j.key, j.brokers.min(3)),
+        flux_path: facts.flux_path(cx, &m.meta),
+        patch: Some(patch_yaml(&m.api_version, "KafkaMirrorMaker2", &m.meta, patch)),
+        ..Default::default()
+    });
     if let Some(d) = d {
         f = f.direction(d);
     }
@@ -89,11 +107,17 @@ pub fn check(facts: &Facts) -> Vec<Finding> {
     let mut out = Vec::new();
     for cx in facts.reachable() {
         for m in &cx.mm2s {
-            let Some(connect) = m.connect_alias() else { continue };
+            let Some(connect) = m.connect_alias() else {
+                continue;
+            };
             let connect_bootstrap = m.cluster(connect).and_then(|c| c["bootstrapServers"].as_str());
             for (i, mirror) in m.mirrors().into_iter().enumerate() {
-                let Some(source) = mirror_source(mirror) else { continue };
-                let Some(target) = mirror_target(m, mirror) else { continue };
+                let Some(source) = mirror_source(mirror) else {
+                    continue;
+                };
+                let Some(target) = mirror_target(m, mirror) else {
+                    continue;
+                };
                 let target_bootstrap = m.cluster(target).and_then(|c| c["bootstrapServers"].as_str());
                 let d = Direction::new(source, target);
                 let source_bootstrap = m.cluster(source).and_then(|c| c["bootstrapServers"].as_str());
@@ -103,10 +127,19 @@ pub fn check(facts: &Facts) -> Vec<Finding> {
                     }
                     let cfg = connector_config(mirror, connector);
                     let in_source = key.starts_with("offset-syncs")
-                        && config_str(connector_config(mirror, "sourceConnector"), "offset-syncs.topic.location")
-                            .is_none_or(|l| l == "source");
-                    let (alias, bootstrap) = if in_source { (source, source_bootstrap) } else { (target, target_bootstrap) };
-                    let Some(b) = brokers(facts, alias, bootstrap) else { continue };
+                        && config_str(
+                            connector_config(mirror, "sourceConnector"),
+                            "offset-syncs.topic.location",
+                        )
+                        .is_none_or(|l| l == "source");
+                    let (alias, bootstrap) = if in_source {
+                        (source, source_bootstrap)
+                    } else {
+                        (target, target_bootstrap)
+                    };
+                    let Some(b) = brokers(facts, alias, bootstrap) else {
+                        continue;
+                    };
                     let (value, defaulted) = match rf(cfg, key) {
                         Some(v) => (v, false),
                         None => (default, true),
@@ -116,13 +149,28 @@ pub fn check(facts: &Facts) -> Vec<Finding> {
                     }
                     let mut mirrors: Vec<Value> = m.mirrors().into_iter().cloned().collect();
                     mirrors[i][connector]["config"][key] = json!(b.min(3));
-                    let j = Judged { key: key.into(), value, defaulted, cluster: alias.into(), brokers: b };
-                    out.extend(finding(facts, cx, m, j, Some(&d), json!({"spec": {"mirrors": mirrors}})));
+                    let j = Judged {
+                        key: key.into(),
+                        value,
+                        defaulted,
+                        cluster: alias.into(),
+                        brokers: b,
+                    };
+                    out.extend(finding(
+                        facts,
+                        cx,
+                        m,
+                        j,
+                        Some(&d),
+                        json!({"spec": {"mirrors": mirrors}}),
+                    ));
                 }
             }
             // Connect's storage topics: in the cluster the workers run against.
             let target = connect;
-            let Some(b) = brokers(facts, target, connect_bootstrap) else { continue };
+            let Some(b) = brokers(facts, target, connect_bootstrap) else {
+                continue;
+            };
             let Some(entry) = m.cluster(target) else { continue };
             for key in STORAGE_KEYS {
                 let (value, defaulted) = match rf(entry.get("config"), key) {
@@ -141,7 +189,13 @@ pub fn check(facts: &Facts) -> Vec<Finding> {
                     }
                     json!({"spec": {"clusters": clusters}})
                 };
-                let j = Judged { key: key.into(), value, defaulted, cluster: target.into(), brokers: b };
+                let j = Judged {
+                    key: key.into(),
+                    value,
+                    defaulted,
+                    cluster: target.into(),
+                    brokers: b,
+                };
                 out.extend(finding(facts, cx, m, j, None, patch));
             }
         }
@@ -180,7 +234,12 @@ mod tests {
         m
     }
     fn bed(objs: Vec<(&'static str, Value)>) -> Facts {
-        let mut all = vec![("aws", kafka()), ("aws", pool(1)), ("proxmox", kafka()), ("proxmox", pool(3))];
+        let mut all = vec![
+            ("aws", kafka()),
+            ("aws", pool(1)),
+            ("proxmox", kafka()),
+            ("proxmox", pool(3)),
+        ];
         all.extend(objs);
         facts_with(&all)
     }
@@ -188,7 +247,12 @@ mod tests {
     #[test]
     fn the_runbook_table_passes() {
         let m = with_table(mm2("mm2-proxmox-to-aws", "aws", "proxmox", "aws"), 1, 1, "aws");
-        let p = with_table(mm2("mm2-aws-to-proxmox", "proxmox", "aws", "proxmox"), 3, 3, "proxmox");
+        let p = with_table(
+            mm2("mm2-aws-to-proxmox", "proxmox", "aws", "proxmox"),
+            3,
+            3,
+            "proxmox",
+        );
         let f = check(&bed(vec![("aws", m), ("proxmox", p)]));
         assert!(f.is_empty(), "{f:#?}");
     }
@@ -197,12 +261,26 @@ mod tests {
     fn factors_swapped_between_clusters_trip_both_ways() {
         // Targeting aws (1 broker) with 3, storing Connect's topics in aws with 3; and the reverse.
         let m = with_table(mm2("mm2-proxmox-to-aws", "aws", "proxmox", "aws"), 3, 3, "aws");
-        let p = with_table(mm2("mm2-aws-to-proxmox", "proxmox", "aws", "proxmox"), 1, 1, "proxmox");
+        let p = with_table(
+            mm2("mm2-aws-to-proxmox", "proxmox", "aws", "proxmox"),
+            1,
+            1,
+            "proxmox",
+        );
         let f = check(&bed(vec![("aws", m), ("proxmox", p)]));
-        let above = f.iter().filter(|f| f.id == "replication.factor-above-brokers").count();
-        let below = f.iter().filter(|f| f.id == "replication.factor-below-brokers").count();
+        let above = f
+            .iter()
+            .filter(|f| f.id == "replication.factor-above-brokers")
+            .count();
+        let below = f
+            .iter()
+            .filter(|f| f.id == "replication.factor-below-brokers")
+            .count();
         assert_eq!((above, below), (7, 7), "{f:#?}");
-        let e = f.iter().find(|f| f.evidence.get("replication.factor").is_some_and(|v| v == "3")).unwrap();
+        let e = f
+            .iter()
+            .find(|f| f.evidence.get("replication.factor").is_some_and(|v| v == "3"))
+            .unwrap();
         assert_eq!(e.evidence["brokers"], "1");
         assert!(e.fix.patch.as_deref().unwrap().contains("replication.factor: 1"));
     }
@@ -213,7 +291,10 @@ mod tests {
         let mut m = mm2("mm2-proxmox-to-aws", "aws", "proxmox", "aws");
         m["spec"]["mirrors"][0]["sourceConnector"]["config"] = json!({});
         let f = check(&bed(vec![("aws", m)]));
-        assert!(f.iter().all(|f| f.id == "replication.factor-above-brokers"), "{f:#?}");
+        assert!(
+            f.iter().all(|f| f.id == "replication.factor-above-brokers"),
+            "{f:#?}"
+        );
         assert!(f.iter().any(|f| f.message.contains("Kafka's default")));
     }
 }

@@ -10,7 +10,11 @@ use regex::Regex;
 use serde_json::{Value, json};
 
 fn tasks_max(mirror: &Value, connector: &str) -> i64 {
-    mirror.get(connector).and_then(|c| c.get("tasksMax")).and_then(Value::as_i64).unwrap_or(1)
+    mirror
+        .get(connector)
+        .and_then(|c| c.get("tasksMax"))
+        .and_then(Value::as_i64)
+        .unwrap_or(1)
 }
 
 pub fn check(facts: &Facts) -> Vec<Finding> {
@@ -26,7 +30,18 @@ pub fn check(facts: &Facts) -> Vec<Finding> {
                 for c in &st.connectors {
                     let kind = ConnectorKind::from_connector_name(&c.name);
                     let desired = kind
-                        .and_then(|k| m.mirrors().into_iter().find(|mir| c.name.starts_with(&format!("{}->", mirror_source(mir).unwrap_or_default()))).and_then(|mir| mir.get(k.spec_key())).and_then(|s| s.get("state")).and_then(Value::as_str).map(str::to_uppercase))
+                        .and_then(|k| {
+                            m.mirrors()
+                                .into_iter()
+                                .find(|mir| {
+                                    c.name
+                                        .starts_with(&format!("{}->", mirror_source(mir).unwrap_or_default()))
+                                })
+                                .and_then(|mir| mir.get(k.spec_key()))
+                                .and_then(|s| s.get("state"))
+                                .and_then(Value::as_str)
+                                .map(str::to_uppercase)
+                        })
                         .unwrap_or_else(|| "RUNNING".into());
                     let state = c.connector.state.to_uppercase();
                     if state == "FAILED" {
@@ -38,10 +53,20 @@ pub fn check(facts: &Facts) -> Vec<Finding> {
                         );
                     } else if state != desired {
                         out.push(
-                            Finding::new("sizing.connector-not-running", Check::Sizing, Severity::Warning, cx, obj.clone(), format!("connector {} is {state}, the spec wants {desired}", c.name))
-                                .evidence("state", state.clone())
-                                .evidence("desired", desired.clone())
-                                .fix(Fix { summary: "kubectl mm2 status --live shows what Kafka Connect says".into(), ..Default::default() }),
+                            Finding::new(
+                                "sizing.connector-not-running",
+                                Check::Sizing,
+                                Severity::Warning,
+                                cx,
+                                obj.clone(),
+                                format!("connector {} is {state}, the spec wants {desired}", c.name),
+                            )
+                            .evidence("state", state.clone())
+                            .evidence("desired", desired.clone())
+                            .fix(Fix {
+                                summary: "kubectl mm2 status --live shows what Kafka Connect says".into(),
+                                ..Default::default()
+                            }),
                         );
                     }
                     for t in c.tasks.iter().filter(|t| t.state.eq_ignore_ascii_case("FAILED")) {
@@ -60,8 +85,16 @@ pub fn check(facts: &Facts) -> Vec<Finding> {
                 .iter()
                 .map(|mir| {
                     tasks_max(mir, "sourceConnector")
-                        + if mir.get("checkpointConnector").is_some() { tasks_max(mir, "checkpointConnector") } else { 0 }
-                        + if mir.get("heartbeatConnector").is_some() { 1 } else { 0 }
+                        + if mir.get("checkpointConnector").is_some() {
+                            tasks_max(mir, "checkpointConnector")
+                        } else {
+                            0
+                        }
+                        + if mir.get("heartbeatConnector").is_some() {
+                            1
+                        } else {
+                            0
+                        }
                 })
                 .sum();
             if let Some(r) = m.replicas()
@@ -69,25 +102,60 @@ pub fn check(facts: &Facts) -> Vec<Finding> {
                 && tasks > 0
             {
                 out.push(
-                    Finding::new("sizing.idle-workers", Check::Sizing, Severity::Warning, cx, obj.clone(),
-                        format!("{r} Connect workers for at most {tasks} tasks: {} worker(s) sit idle", r - tasks))
+                    Finding::new(
+                        "sizing.idle-workers",
+                        Check::Sizing,
+                        Severity::Warning,
+                        cx,
+                        obj.clone(),
+                        format!(
+                            "{r} Connect workers for at most {tasks} tasks: {} worker(s) sit idle",
+                            r - tasks
+                        ),
+                    )
                     .evidence("replicas", r.to_string())
                     .evidence("tasks (sum of tasksMax)", tasks.to_string())
-                    .fix(Fix { summary: format!("scale to {tasks} workers, or raise tasksMax"), flux_path: facts.flux_path(cx, &m.meta),
-                        patch: Some(patch_yaml(&m.api_version, "KafkaMirrorMaker2", &m.meta, json!({"spec": {"replicas": tasks}}))), ..Default::default() }),
+                    .fix(Fix {
+                        summary: format!("scale to {tasks} workers, or raise tasksMax"),
+                        flux_path: facts.flux_path(cx, &m.meta),
+                        patch: Some(patch_yaml(
+                            &m.api_version,
+                            "KafkaMirrorMaker2",
+                            &m.meta,
+                            json!({"spec": {"replicas": tasks}}),
+                        )),
+                        ..Default::default()
+                    }),
                 );
             }
             // Source tasks beyond the source partitions get nothing to do.
             for mir in m.mirrors() {
-                let (Some(source), Some(target)) = (mirror_source(mir), mirror_target(m, mir)) else { continue };
-                let Some(scx) = facts.by_alias(source) else { continue };
+                let (Some(source), Some(target)) = (mirror_source(mir), mirror_target(m, mir)) else {
+                    continue;
+                };
+                let Some(scx) = facts.by_alias(source) else {
+                    continue;
+                };
                 if scx.topics.is_empty() {
                     continue;
                 }
                 let include = mir.get("topicsPattern").and_then(Value::as_str).unwrap_or(".*");
-                let exclude = mir.get("topicsExcludePattern").and_then(Value::as_str).unwrap_or(".*[\\-\\.]internal|.*\\.replica|__.*");
-                let (Ok(inc), Ok(exc)) = (Regex::new(&format!("^(?:{})$", include.replace(',', "|"))), Regex::new(&format!("^(?:{})$", exclude.replace(',', "|")))) else { continue };
-                let partitions: i64 = scx.topics.iter().filter(|t| inc.is_match(&t.topic_name) && !exc.is_match(&t.topic_name)).filter_map(|t| t.partitions).sum();
+                let exclude = mir
+                    .get("topicsExcludePattern")
+                    .and_then(Value::as_str)
+                    .unwrap_or(".*[\\-\\.]internal|.*\\.replica|__.*");
+                let (Ok(inc), Ok(exc)) = (
+                    Regex::new(&format!("^(?:{})$", include.replace(',', "|"))),
+                    Regex::new(&format!("^(?:{})$", exclude.replace(',', "|"))),
+                ) else {
+                    continue;
+                };
+                let partitions: i64 = scx
+                    .topics
+                    .iter()
+                    .filter(|t| inc.is_match(&t.topic_name) && !exc.is_match(&t.topic_name))
+                    .filter_map(|t| t.partitions)
+                    .sum();
                 let tm = tasks_max(mir, "sourceConnector");
                 if partitions > 0 && tm > partitions {
                     out.push(
@@ -131,7 +199,15 @@ mod tests {
         let topic = json!({"kind": "KafkaTopic", "metadata": {"name": "rect", "namespace": "rciis-prod"}, "spec": {"partitions": 2}});
         let f = check(&facts_with(&[("aws", m), ("proxmox", topic)]));
         let ids: Vec<&str> = f.iter().map(|f| f.id.as_str()).collect();
-        assert_eq!(ids, ["sizing.connector-failed", "sizing.task-failed", "sizing.idle-workers", "sizing.tasks-capped"]);
+        assert_eq!(
+            ids,
+            [
+                "sizing.connector-failed",
+                "sizing.task-failed",
+                "sizing.idle-workers",
+                "sizing.tasks-capped"
+            ]
+        );
         assert_eq!(f[2].evidence["tasks (sum of tasksMax)"], "6");
     }
 }

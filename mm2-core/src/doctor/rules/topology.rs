@@ -106,12 +106,18 @@ pub fn check(facts: &Facts) -> Vec<Finding> {
                     Severity::Error,
                     cx,
                     mm2_object(m),
-                    format!("{d} is replicated by {} MirrorMaker 2s: every record is copied more than once", runs.len()),
+                    format!(
+                        "{d} is replicated by {} MirrorMaker 2s: every record is copied more than once",
+                        runs.len()
+                    ),
                 )
                 .direction(d)
                 .evidence("serving", all.join("; "))
                 .fix(Fix {
-                    summary: format!("keep one MM2 for {d}, in its target cluster {}, and delete the others from Git", d.target),
+                    summary: format!(
+                        "keep one MM2 for {d}, in its target cluster {}, and delete the others from Git",
+                        d.target
+                    ),
                     ..Default::default()
                 }),
             );
@@ -156,9 +162,11 @@ fn policy_of(config: Option<&Value>) -> (String, String) {
 
 /// True when `pattern` (MM2's comma-separated regex list) excludes `topic`.
 fn excludes(pattern: &str, topic: &str) -> bool {
-    pattern.split(',').map(str::trim).filter(|p| !p.is_empty()).any(|p| {
-        Regex::new(&format!("^(?:{p})$")).is_ok_and(|re| re.is_match(topic))
-    })
+    pattern
+        .split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .any(|p| Regex::new(&format!("^(?:{p})$")).is_ok_and(|re| re.is_match(topic)))
 }
 
 fn mirrors_patch(m: &Mm2Fact, edit: impl Fn(usize, &mut Value)) -> String {
@@ -166,7 +174,12 @@ fn mirrors_patch(m: &Mm2Fact, edit: impl Fn(usize, &mut Value)) -> String {
     for (i, mir) in mirrors.iter_mut().enumerate() {
         edit(i, mir);
     }
-    patch_yaml(&m.api_version, "KafkaMirrorMaker2", &m.meta, json!({"spec": {"mirrors": mirrors}}))
+    patch_yaml(
+        &m.api_version,
+        "KafkaMirrorMaker2",
+        &m.meta,
+        json!({"spec": {"mirrors": mirrors}}),
+    )
 }
 
 fn set_config(mirror: &mut Value, connector: &str, key: &str, value: Value) {
@@ -182,8 +195,12 @@ fn set_config(mirror: &mut Value, connector: &str, key: &str, value: Value) {
 fn mirror_checks(facts: &Facts, cx: &ContextFacts, m: &Mm2Fact, all: &[Direction]) -> Vec<Finding> {
     let mut out = Vec::new();
     for (i, mirror) in m.mirrors().into_iter().enumerate() {
-        let Some(source) = mirror_source(mirror) else { continue };
-        let Some(target) = mirror_target(m, mirror).map(str::to_string) else { continue };
+        let Some(source) = mirror_source(mirror) else {
+            continue;
+        };
+        let Some(target) = mirror_target(m, mirror).map(str::to_string) else {
+            continue;
+        };
         let d = Direction::new(source, target.as_str());
         let src_cfg = connector_config(mirror, "sourceConnector");
         let cp_cfg = connector_config(mirror, "checkpointConnector");
@@ -345,7 +362,9 @@ pub(crate) mod tests {
         for (alias, o) in objs {
             if *alias == "aws" { aws.add(o) } else { px.add(o) }
         }
-        Facts { contexts: vec![aws, px] }
+        Facts {
+            contexts: vec![aws, px],
+        }
     }
 
     fn ids(f: &[Finding]) -> Vec<&str> {
@@ -354,9 +373,15 @@ pub(crate) mod tests {
 
     #[test]
     fn the_runbook_layout_is_rejected_with_the_convert_command() {
-        let f = check(&facts_with(&[("aws", mm2("mm2-aws-to-proxmox", "aws", "aws", "proxmox"))]));
+        let f = check(&facts_with(&[(
+            "aws",
+            mm2("mm2-aws-to-proxmox", "aws", "aws", "proxmox"),
+        )]));
         assert_eq!(ids(&f), [REJECTED]);
-        assert_eq!(f[0].fix.command.as_deref(), Some("kubectl mm2 convert aws:proxmox"));
+        assert_eq!(
+            f[0].fix.command.as_deref(),
+            Some("kubectl mm2 convert aws:proxmox")
+        );
         assert!(f[0].evidence["message"].contains("targetCluster alias is not the same"));
     }
 
@@ -373,7 +398,10 @@ pub(crate) mod tests {
     fn a_direction_served_twice_is_an_error() {
         let f = check(&facts_with(&[
             ("proxmox", mm2("mm2-aws-to-proxmox", "proxmox", "aws", "proxmox")),
-            ("proxmox", mm2("mm2-aws-to-proxmox-2", "proxmox", "aws", "proxmox")),
+            (
+                "proxmox",
+                mm2("mm2-aws-to-proxmox-2", "proxmox", "aws", "proxmox"),
+            ),
         ]));
         assert_eq!(ids(&f), ["topology.duplicate-direction"]);
     }
@@ -381,7 +409,10 @@ pub(crate) mod tests {
     #[test]
     fn a_valid_mm2_in_another_cluster_than_its_target_is_an_error() {
         // Context rciis-aws is known as aws, but holds an MM2 whose workers target proxmox.
-        let f = check(&facts_with(&[("aws", mm2("mm2-aws-to-proxmox", "proxmox", "aws", "proxmox"))]));
+        let f = check(&facts_with(&[(
+            "aws",
+            mm2("mm2-aws-to-proxmox", "proxmox", "aws", "proxmox"),
+        )]));
         assert_eq!(ids(&f), ["topology.wrong-cluster"]);
     }
 
@@ -414,7 +445,15 @@ pub(crate) mod tests {
             ]
         );
         let ex = f.iter().find(|f| f.id == "topology.exclude-pattern").unwrap();
-        assert!(ex.fix.patch.as_deref().unwrap().contains("foo.*|.*[\\-\\.]internal|__.*"), "{}", ex.fix.patch.as_deref().unwrap());
+        assert!(
+            ex.fix
+                .patch
+                .as_deref()
+                .unwrap()
+                .contains("foo.*|.*[\\-\\.]internal|__.*"),
+            "{}",
+            ex.fix.patch.as_deref().unwrap()
+        );
     }
 
     #[test]

@@ -45,7 +45,11 @@ pub fn check(facts: &Facts) -> Vec<Finding> {
             .chain(cx.node_pools.iter().map(|p| ("KafkaNodePool", &p.meta)))
             .chain(cx.users.iter().map(|u| ("KafkaUser", &u.meta)))
             .chain(cx.mm2s.iter().map(|m| ("KafkaMirrorMaker2", &m.meta)))
-            .filter(|(_, meta)| meta.managers.get("kustomize-controller").is_some_and(|v| v == &format!("{GROUP}/v1beta2")))
+            .filter(|(_, meta)| {
+                meta.managers
+                    .get("kustomize-controller")
+                    .is_some_and(|v| v == &format!("{GROUP}/v1beta2"))
+            })
             .map(|(k, meta)| format!("{k}/{}", meta.name))
             .collect();
         if !old.is_empty() {
@@ -62,7 +66,9 @@ pub fn check(facts: &Facts) -> Vec<Finding> {
         let strimzi: Vec<_> = cx.crds.iter().filter(|c| c.group == GROUP).collect();
         let pending: Vec<String> = strimzi
             .iter()
-            .filter(|c| c.stored_versions.iter().any(|v| v == "v1beta2") && c.storage_version.as_deref() != Some("v1"))
+            .filter(|c| {
+                c.stored_versions.iter().any(|v| v == "v1beta2") && c.storage_version.as_deref() != Some("v1")
+            })
             .map(|c| c.meta.name.clone())
             .collect();
         if !pending.is_empty() {
@@ -73,7 +79,9 @@ pub fn check(facts: &Facts) -> Vec<Finding> {
                 .fix(Fix { summary: "when every resource is in the v1 shape, run Strimzi 0.51's `bin/v1-api-conversion.sh crd-upgrade` (the tool is gone from 1.1)".into(), ..Default::default() }),
             );
         }
-        for c in strimzi.iter().filter(|c| c.storage_version.as_deref() == Some("v1") && c.stored_versions.iter().any(|v| v == "v1beta2")) {
+        for c in strimzi.iter().filter(|c| {
+            c.storage_version.as_deref() == Some("v1") && c.stored_versions.iter().any(|v| v == "v1beta2")
+        }) {
             out.push(
                 Finding::new("v1.crd-stored-versions", Check::V1, Severity::Warning, cx, object("CustomResourceDefinition", &c.meta).replace(" /", " "),
                     "stores v1 but status.storedVersions still lists v1beta2: the migration is incomplete (or was reverted), and Strimzi 1.0's CRDs drop v1beta2".to_string())
@@ -128,19 +136,34 @@ mod tests {
 
     #[test]
     fn a_v1beta2_shaped_mm2_points_at_convert() {
-        let f = check(&facts_with(&[("aws", mm2("mm2-proxmox-to-aws", "aws", "proxmox", "aws"))]));
+        let f = check(&facts_with(&[(
+            "aws",
+            mm2("mm2-proxmox-to-aws", "aws", "proxmox", "aws"),
+        )]));
         assert_eq!(f.len(), 1);
         assert_eq!(f[0].id, "v1.old-shape");
-        assert_eq!(f[0].fix.command.as_deref(), Some("kubectl mm2 convert proxmox:aws"));
+        assert_eq!(
+            f[0].fix.command.as_deref(),
+            Some("kubectl mm2 convert proxmox:aws")
+        );
         assert!(f[0].evidence["deprecated"].contains("spec.connectCluster"));
     }
 
     #[test]
     fn a_v1_mm2_and_0_51_crds_pass_with_an_info_only() {
-        let f = check(&facts_with(&[("aws", v1_mm2()), ("aws", crd("v1beta2", &["v1beta2"], false))]));
+        let f = check(&facts_with(&[
+            ("aws", v1_mm2()),
+            ("aws", crd("v1beta2", &["v1beta2"], false)),
+        ]));
         assert!(f.iter().all(|f| f.severity == Severity::Info), "{f:#?}");
         assert_eq!(f.len(), 1);
-        assert!(check(&facts_with(&[("aws", v1_mm2()), ("aws", crd("v1", &["v1"], false))])).is_empty());
+        assert!(
+            check(&facts_with(&[
+                ("aws", v1_mm2()),
+                ("aws", crd("v1", &["v1"], false))
+            ]))
+            .is_empty()
+        );
     }
 
     #[test]
@@ -148,6 +171,12 @@ mod tests {
         let f = check(&facts_with(&[("aws", crd("v1", &["v1beta2", "v1"], true))]));
         let ids: Vec<&str> = f.iter().map(|f| f.id.as_str()).collect();
         assert_eq!(ids, ["v1.crd-stored-versions", "v1.crd-owned-by-flux"]);
-        assert!(f[0].fix.command.as_deref().unwrap().contains("storedVersions\":[\"v1\"]"));
+        assert!(
+            f[0].fix
+                .command
+                .as_deref()
+                .unwrap()
+                .contains("storedVersions\":[\"v1\"]")
+        );
     }
 }

@@ -692,9 +692,9 @@ pub fn jvm_bytes(v: &str) -> Option<u64> {
 pub fn human_bytes(b: u64) -> String {
     const GI: u64 = 1 << 30;
     const MI: u64 = 1 << 20;
-    if b % GI == 0 {
+    if b.is_multiple_of(GI) {
         format!("{}Gi", b / GI)
-    } else if b % MI == 0 {
+    } else if b.is_multiple_of(MI) {
         format!("{}Mi", b / MI)
     } else {
         format!("{b}")

@@ -138,7 +138,15 @@ fn no_kubeconfig() -> PathBuf {
 fn kubectl_completes_subcommands_flags_and_values_without_a_cluster() {
     let d = PluginDir::new();
     let a = d.kubectl_complete(&no_kubeconfig(), "mm2", &[""]);
-    for sub in ["status", "pause", "resume", "scale", "lag", "completion"] {
+    for sub in [
+        "status",
+        "pause",
+        "resume",
+        "scale",
+        "lag",
+        "doctor",
+        "completion",
+    ] {
         assert!(a.has(sub), "{sub} missing: {a:?}");
     }
     assert_eq!(a.directive, 4 | 32, "NoFileComp + KeepOrder");
@@ -159,6 +167,9 @@ fn kubectl_completes_subcommands_flags_and_values_without_a_cluster() {
 
     let a = d.kubectl_complete(&no_kubeconfig(), "mm2", &["pause", "--connector", ""]);
     assert_eq!(a.values(), vec!["source", "checkpoint", "heartbeat", "all"]);
+
+    let a = d.kubectl_complete(&no_kubeconfig(), "mm2", &["doctor", "--only", ""]);
+    assert_eq!(a.values(), mm2_core::doctor::Check::NAMES.to_vec(), "{a:?}");
 
     let a = d.kubectl_complete(&no_kubeconfig(), "mm2", &["completion", ""]);
     assert!(

@@ -9,5 +9,6 @@ mod clusterset;
 mod completion;
 mod krew;
 mod lag;
+mod layout;
 mod mm2_lifecycle;
 mod tty;

@@ -306,3 +306,39 @@ pub async fn run(
     };
     Ok(report::build(&facts, &Options { direction, only }))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn only_accepts_known_checks_in_lists() {
+        let v = vec!["memory,v1".to_string(), "memory".to_string()];
+        assert_eq!(Check::parse_list(&v).unwrap(), [Check::Memory, Check::V1]);
+        assert!(
+            Check::parse_list(&["bogus".to_string()])
+                .unwrap_err()
+                .contains("checks: topology")
+        );
+    }
+
+    #[test]
+    fn clusters_are_named_after_their_mm2s_then_their_context_names() {
+        let mut aws = ContextFacts::new("rciis-aws", None, "ns");
+        aws.add(
+            &json!({"kind": "KafkaMirrorMaker2", "metadata": {"name": "m", "namespace": "ns"},
+            "spec": {"connectCluster": "aws", "clusters": [{"alias": "aws"}, {"alias": "proxmox"}],
+                     "mirrors": [{"sourceCluster": "proxmox", "targetCluster": "aws"}]}}),
+        );
+        let mut dead = ContextFacts::new("rciis-proxmox", None, "ns");
+        dead.unreachable = Some("timeout".into());
+        let other = ContextFacts::new("kind-gcp", None, "ns");
+        let mut facts = Facts {
+            contexts: vec![aws, dead, other],
+        };
+        gather::name_clusters(&mut facts);
+        let aliases: Vec<Option<&str>> = facts.contexts.iter().map(|c| c.alias.as_deref()).collect();
+        assert_eq!(aliases, [Some("aws"), Some("proxmox"), None]);
+    }
+}

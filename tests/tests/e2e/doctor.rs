@@ -195,6 +195,11 @@ async fn doctor_finds_exactly_the_runbooks_pitfalls() {
     for p in rb_passwords {
         assert!(!o.all().contains(&p) && !t.all().contains(&p));
     }
+    // -o yaml: one document, the same schema, nothing human on stdout.
+    let y = mm2(&["doctor", "-n", ns, "-o", "yaml"]);
+    assert_eq!(y.code, 2, "{y}");
+    assert!(y.stdout.starts_with("schema: kubectl-mm2.dev/doctor/v1\n"), "{y}");
+    assert!(!y.stdout.contains("\n---"), "one YAML document: {y}");
     // --only and a direction narrow the report.
     let only = mm2(&[
         "doctor",

@@ -75,6 +75,11 @@ pub async fn run(g: &GlobalArgs, a: &ExportArgs) -> Result<u8> {
             ));
         }
     };
+    let name = match &what {
+        ExportWhat::Service(s) => s.clone(),
+        ExportWhat::Kafka { name, .. } => name.clone(),
+    };
+    export::refuse_foreign_name(&cs, &context, &name)?;
     let machine = g.output.is_machine();
     let plan = export::plan(&cs, &context, &what, machine).await?;
     for w in &plan.warnings {

@@ -314,6 +314,14 @@ pub async fn set_state(g: &GlobalArgs, a: &StateArgs, to: ConnectorState) -> Res
                 );
             }
         }
+        if !plan.is_noop() && g.dry_run == DryRun::None {
+            mm2_core::heprintln!(
+                "► writing {}/{} as context {}",
+                mm2.namespace,
+                mm2.name,
+                mm2.context
+            );
+        }
         let force = a.write.force;
         let (mm2, plan, outcome) = lifecycle::set_state(cc, route, &kinds, to, g.dry_run, |m, _| {
             precheck(m, route, to, force)
@@ -495,6 +503,9 @@ pub async fn scale(g: &GlobalArgs, a: &ScaleArgs) -> Result<u8> {
     let (route, cc) = route_client(&topo, &d)?;
     let mm2 = get_mm2(cc, &route.namespace, &route.mm2).await?;
     let pal = Palette::for_stderr();
+    if g.dry_run == DryRun::None && !a.write.print_patch {
+        mm2_core::heprintln!("► {}/{} as context {}", mm2.namespace, mm2.name, mm2.context);
+    }
     let mut tasks_outcome: Option<&str> = None;
     let mut replicas_outcome: Option<&str> = None;
 

@@ -97,6 +97,11 @@ impl Kubeconfigs {
             .as_ref()
     }
 
+    /// The name of the kubeconfig cluster entry a context uses.
+    pub fn cluster_of(&self, context: &str) -> Option<String> {
+        Some(self.context_entry(context)?.cluster.clone())
+    }
+
     /// The API server URL of a context (for messages and de-duplication).
     pub fn server_of(&self, context: &str) -> Option<String> {
         let ctx = self.context_entry(context)?;

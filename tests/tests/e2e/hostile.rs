@@ -309,3 +309,71 @@ async fn write_commands_print_one_json_document_and_human_lines_on_stderr() {
         }
     }
 }
+
+#[tokio::test]
+async fn exporting_another_clusters_name_is_refused_and_writes_nothing() {
+    let ns = "t-export-foreign";
+    fixtures::install_working(bed(), ns)
+        .await
+        .expect("working layout");
+    let cs = |args: &[&str]| run("kubectl-clusterset", bed().kubeconfig(), args);
+    let o = cs(&[
+        "export",
+        "--kafka",
+        "kafka-rciis-prod",
+        "--as",
+        "kafka-bootstrap-aws",
+        "--context",
+        "rciis-proxmox",
+        "-n",
+        ns,
+    ]);
+    assert_code(&o, 6);
+    assert!(
+        o.stderr.contains("stands for cluster aws") && o.stderr.contains("--context rciis-aws"),
+        "{o}"
+    );
+    // Without --context the current context (rciis-aws) exports: proxmox's name is refused there.
+    let cur = cs(&[
+        "export",
+        "--kafka",
+        "kafka-rciis-prod",
+        "--as",
+        "kafka-bootstrap-proxmox",
+        "-n",
+        ns,
+    ]);
+    assert_code(&cur, 6);
+    let svcs = Api::<k8s_openapi::api::core::v1::Service>::namespaced(bed().client("proxmox").await, ns);
+    assert!(
+        svcs.get_opt("kafka-bootstrap-aws").await.unwrap().is_none(),
+        "nothing written"
+    );
+    // Its own name goes through.
+    let ok = cs(&[
+        "export",
+        "--kafka",
+        "kafka-rciis-prod",
+        "--context",
+        "rciis-proxmox",
+        "-n",
+        ns,
+        "--dry-run=server",
+    ]);
+    assert_code(&ok, 0);
+}
+
+#[tokio::test]
+async fn resolve_without_read_access_concludes_nothing() {
+    let kc = kubeconfig_variant("nobody-resolve", |u| u["as"] = json!("nobody"), |_| {});
+    let o = run(
+        "kubectl-clusterset",
+        &kc,
+        &["resolve", "kafka-bootstrap-aws", "-n", DEFAULT_NS, "-o", "json"],
+    );
+    assert!(o.code != 0, "{o}");
+    let all = o.all();
+    assert!(!all.contains("not exported from any context"), "{o}");
+    assert!(!all.contains("do not serve the MCS API"), "{o}");
+    assert!(all.contains("forbidden"), "the access problem is said: {o}");
+}

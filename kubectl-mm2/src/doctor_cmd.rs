@@ -41,8 +41,9 @@ async fn diagnose(g: &GlobalArgs, a: &DoctorArgs) -> Result<u8, Error> {
     let timeout = g.timeout_or(std::time::Duration::from_secs(10));
     let report = mm2_core::doctor::run(&kc, &req, timeout, a.direction.as_deref(), &a.only).await?;
     match g.output.serialize(&report) {
-        Some(s) => print!("{s}"),
-        None => print!(
+        Some(s) => mm2_core::hprint!("{s}"),
+        // Cluster data (names, messages, evidence) is escaped before it reaches the terminal.
+        None => mm2_core::hprint!(
             "{}",
             mm2_core::doctor::report::render(&report, g.output == OutputFormat::Wide, &Palette::for_stdout())
         ),

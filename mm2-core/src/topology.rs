@@ -154,6 +154,9 @@ pub struct Topology {
     pub clients: BTreeMap<String, ContextClient>,
     /// Namespace per context used for the lookups (`None`: all namespaces).
     pub namespaces: BTreeMap<String, Option<String>>,
+    /// Contexts chosen by zero-config among others of the same API server with nothing to decide
+    /// between them (not current, not the primary): context → the alternatives. Writes refuse.
+    pub undecided_identities: BTreeMap<String, Vec<String>>,
 }
 
 impl Topology {
@@ -215,6 +218,30 @@ impl Topology {
             .find(|m| m.context == route.context && m.namespace == route.namespace && m.name == route.mm2)
     }
 
+    /// When no KafkaMirrorMaker2 could be read anywhere because every context failed: one error
+    /// naming the contexts, the access problems first (401, then 403: what the user can fix),
+    /// so "forbidden in rciis-proxmox, rciis-aws" is never reported as "no direction found".
+    pub fn unusable(&self) -> Option<Error> {
+        if !self.routes.is_empty() || self.problems.is_empty() {
+            return None;
+        }
+        let rank = |e: &Error| match e {
+            Error::Unauthorized { .. } => 0,
+            Error::Forbidden { .. } => 1,
+            Error::CrdMissing { .. } => 2,
+            Error::Unreachable { .. } | Error::Timeout { .. } => 3,
+            _ => 4,
+        };
+        let first = self.problems.iter().min_by_key(|p| rank(&p.error))?;
+        let contexts: Vec<&str> = self
+            .problems
+            .iter()
+            .filter(|p| rank(&p.error) == rank(&first.error))
+            .map(|p| p.context.as_str())
+            .collect();
+        Some(first.error.clone().on_context(contexts.join(", ")))
+    }
+
     pub fn problem(&self, context: &str) -> Option<&Error> {
         self.problems
             .iter()
@@ -250,18 +277,67 @@ pub fn candidate_contexts(kc: &Kubeconfigs, req: &TopologyRequest) -> Result<Vec
         return Ok(out);
     }
     if out.is_empty() {
-        // Zero-config: one context per API server, kubeconfig order (admin contexts come first
-        // in most kubeconfigs; `viewer@x` duplicates of a server are skipped).
-        let mut servers = Vec::new();
-        for c in kc.contexts() {
-            let server = kc.server_of(&c).unwrap_or_else(|| c.clone());
-            if !servers.contains(&server) {
-                servers.push(server);
-                out.push((c, None));
-            }
-        }
+        out = zero_config(kc).into_iter().map(|c| (c.context, None)).collect();
     }
     Ok(out)
+}
+
+/// Zero-config: one context per API server, chosen by [`identity_for_server`].
+pub fn zero_config(kc: &Kubeconfigs) -> Vec<IdentityChoice> {
+    let mut servers: Vec<(String, Vec<String>)> = Vec::new();
+    for c in kc.contexts() {
+        let server = kc.server_of(&c).unwrap_or_else(|| c.clone());
+        match servers.iter_mut().find(|(s, _)| *s == server) {
+            Some((_, cs)) => cs.push(c),
+            None => servers.push((server, vec![c])),
+        }
+    }
+    let current = kc.current_context();
+    servers
+        .into_iter()
+        .map(|(_, contexts)| identity_for_server(&contexts, current.as_deref(), |c| kc.cluster_of(c)))
+        .collect()
+}
+
+/// Which of several contexts pointing at one API server speaks for it, and whether that was a
+/// real choice. The identity decides what a write is allowed to do (an admin and a read-only
+/// user often share a server), so kubeconfig order or the alphabet must not decide it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdentityChoice {
+    pub context: String,
+    /// The other contexts of that server when nothing decided between them: writes refuse.
+    pub undecided: Vec<String>,
+}
+
+/// Rule: the current context; else the one context named like its kubeconfig cluster entry
+/// (`kubectl config set-context rciis-aws --cluster rciis-aws`, the usual primary next to
+/// `viewer@rciis-aws`); else undecided (the first, for reads only). Pure.
+pub fn identity_for_server(
+    contexts: &[String],
+    current: Option<&str>,
+    cluster_of: impl Fn(&str) -> Option<String>,
+) -> IdentityChoice {
+    let decided = |c: &String| IdentityChoice {
+        context: c.clone(),
+        undecided: Vec::new(),
+    };
+    if contexts.len() == 1 {
+        return decided(&contexts[0]);
+    }
+    if let Some(c) = contexts.iter().find(|c| Some(c.as_str()) == current) {
+        return decided(c);
+    }
+    let primary: Vec<&String> = contexts
+        .iter()
+        .filter(|c| cluster_of(c).as_deref() == Some(c.as_str()))
+        .collect();
+    if let [only] = primary.as_slice() {
+        return decided(only);
+    }
+    IdentityChoice {
+        context: contexts[0].clone(),
+        undecided: contexts[1..].to_vec(),
+    }
 }
 
 /// The namespace to look in for one context.
@@ -295,6 +371,16 @@ pub async fn discover(
     let names: Vec<String> = candidates.iter().map(|(c, _)| c.clone()).collect();
     let connected = kc.connect_all(&names, timeout).await;
     let mut topo = Topology::default();
+    let explicit_identity = !req.contexts.is_empty()
+        || !req.clusters.is_empty()
+        || req.config.as_ref().is_some_and(|c| !c.clusters.is_empty());
+    if !explicit_identity {
+        topo.undecided_identities = zero_config(kc)
+            .into_iter()
+            .filter(|c| !c.undecided.is_empty())
+            .map(|c| (c.context, c.undecided))
+            .collect();
+    }
     let mut clients = Vec::new();
     for (ctx, r) in connected {
         match r {
@@ -397,6 +483,32 @@ mod tests {
         let dup = ClustersetConfig::parse("clusters:\n- {alias: a, context: x}\n- {alias: a, context: y}\n");
         assert!(dup.unwrap_err().contains("twice"));
         assert!(ClustersetConfig::parse("clusters:\n- {alias: a}\n").is_err());
+    }
+
+    #[test]
+    fn the_current_context_speaks_for_its_server() {
+        let cs = vec!["admin@aws".to_string(), "viewer@aws".to_string()];
+        let c = identity_for_server(&cs, Some("viewer@aws"), |_| Some("aws".into()));
+        assert_eq!(
+            c.context, "viewer@aws",
+            "a read-only current context never ends up writing as admin"
+        );
+        assert!(c.undecided.is_empty());
+    }
+
+    #[test]
+    fn the_context_named_like_its_cluster_is_the_primary() {
+        let cs = vec!["viewer@rciis-proxmox".to_string(), "rciis-proxmox".to_string()];
+        let c = identity_for_server(&cs, Some("rciis-aws"), |_| Some("rciis-proxmox".into()));
+        assert_eq!(c.context, "rciis-proxmox");
+        assert!(c.undecided.is_empty());
+    }
+
+    #[test]
+    fn nothing_decides_between_two_users_and_writes_must_refuse() {
+        let cs = vec!["alice@aws".to_string(), "bob@aws".to_string()];
+        let c = identity_for_server(&cs, None, |_| Some("aws".into()));
+        assert_eq!(c.undecided, vec!["bob@aws".to_string()]);
     }
 
     #[test]

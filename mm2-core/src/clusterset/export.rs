@@ -466,8 +466,70 @@ pub async fn execute(
     })
 }
 
+/// The alias of ANOTHER cluster that a clusterset name carries (`kafka-bootstrap-aws` exported
+/// from proxmox), when it does not also carry the exporting cluster's own. Pure.
+pub fn foreign_alias(name: &str, own: Option<&str>, known: &[String]) -> Option<String> {
+    let segments: Vec<&str> = name.split(['-', '.', '_']).collect();
+    if own.is_some_and(|o| segments.contains(&o)) {
+        return None;
+    }
+    known
+        .iter()
+        .find(|a| Some(a.as_str()) != own && segments.contains(&a.as_str()))
+        .cloned()
+}
+
+/// Refuse to export a name that stands for another cluster: once MCS works, one clusterset name
+/// would load-balance across two Kafka clusters (and `proxmox->aws` could write into proxmox).
+pub fn refuse_foreign_name(cs: &Clusterset, context: &str, name: &str) -> Result<()> {
+    let mut known = cs.topology.aliases();
+    known.extend(cs.members.iter().filter_map(|m| m.alias.clone()));
+    let own = cs.alias_of(context);
+    let Some(other) = foreign_alias(name, own, &known) else {
+        return Ok(());
+    };
+    let here = own
+        .map(|o| format!("cluster {o}"))
+        .unwrap_or_else(|| "another cluster".into());
+    Err(Error::Refused {
+        reason: format!(
+            "{name} stands for cluster {other}, but context {context} is {here}: exporting it from here would put this cluster's endpoints behind {other}'s clusterset name"
+        ),
+        hint: match (cs.context_of(&other), own) {
+            (Some(c), Some(o)) => format!(
+                "export it from {other}'s context (--context {c}); this cluster's own name is kafka-bootstrap-{o}"
+            ),
+            (Some(c), None) => format!("export it from {other}'s context (--context {c})"),
+            (None, _) => {
+                format!("export it from the context of cluster {other}, or choose a name for this cluster")
+            }
+        },
+    })
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_name_of_another_cluster_is_foreign_unless_it_also_names_ours() {
+        let known = vec!["aws".to_string(), "proxmox".to_string()];
+        assert_eq!(
+            foreign_alias("kafka-bootstrap-aws", Some("proxmox"), &known).as_deref(),
+            Some("aws")
+        );
+        assert_eq!(foreign_alias("kafka-bootstrap-aws", Some("aws"), &known), None);
+        assert_eq!(foreign_alias("kafka-bootstrap", Some("proxmox"), &known), None);
+        assert_eq!(
+            foreign_alias("aws-to-proxmox-bridge", Some("proxmox"), &known),
+            None
+        );
+        assert_eq!(
+            foreign_alias("kafka-bootstrap-aws", None, &known).as_deref(),
+            Some("aws")
+        );
+        // A segment, not a substring: "awsome" is not aws.
+        assert_eq!(foreign_alias("kafka-awsome", Some("proxmox"), &known), None);
+    }
+
     use super::*;
 
     #[test]

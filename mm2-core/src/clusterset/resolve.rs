@@ -379,6 +379,38 @@ fn ports_text(p: &[PortSpec]) -> String {
     )
 }
 
+/// One clusterset name exported by several clusters whose Services select Strimzi Kafka brokers:
+/// MCS merges them, so `kafka-bootstrap-aws` would load-balance across two Kafka clusters and a
+/// MirrorMaker reading "aws" could read (or write) the other one. Always an error for Kafka.
+fn kafka_exported_from_several_clusters(
+    name: &str,
+    ns: &str,
+    exporters: &[&ContextSection],
+) -> Option<Finding> {
+    let kafka: Vec<&str> = exporters
+        .iter()
+        .filter(|s| {
+            s.service.as_ref().is_some_and(|svc| {
+                svc.selector.get("strimzi.io/kind").is_some_and(|k| k == "Kafka")
+                    || svc.selector.contains_key("strimzi.io/cluster")
+            })
+        })
+        .map(|s| s.context.as_str())
+        .collect();
+    (kafka.len() > 1).then(|| Finding {
+        severity: Severity::Error,
+        context: None,
+        diagnosis: format!(
+            "{name} is exported from {}, each selecting the brokers of its own Kafka cluster: the clusterset name {} load-balances across different Kafka clusters",
+            kafka.join(" and "),
+            super::clusterset_dns(name, ns)
+        ),
+        next_step: format!(
+            "export it only from the cluster its name stands for: `kubectl delete serviceexport {name} -n {ns} --context <the other>`"
+        ),
+    })
+}
+
 /// Diagnose. Returns the findings (errors first) and whether the name resolves everywhere.
 pub fn findings(name: &str, ns: &str, sections: &[ContextSection]) -> (Vec<Finding>, bool) {
     let dns = super::clusterset_dns(name, ns);
@@ -409,20 +441,39 @@ pub fn findings(name: &str, ns: &str, sections: &[ContextSection]) -> (Vec<Findi
             ),
         );
     }
+    // What could not be read comes first, and nothing is concluded from it.
     for s in sections {
         for e in &s.read_errors {
+            ok = false;
             push(
                 &mut out,
-                Severity::Warning,
+                Severity::Error,
                 Some(&s.context),
                 format!("incomplete view of {}: {e}", s.context),
-                "use a context whose user may read Services, EndpointSlices and the multicluster.x-k8s.io resources"
+                "use a context whose user may read Services, EndpointSlices and the multicluster.x-k8s.io resources; nothing below is concluded from what could not be read"
                     .into(),
             );
         }
     }
+    let blind: Vec<&str> = sections
+        .iter()
+        .filter(|s| !s.reachable || !s.read_errors.is_empty())
+        .map(|s| s.context.as_str())
+        .collect();
     let exporters: Vec<&ContextSection> = sections.iter().filter(|s| s.service_export.is_some()).collect();
-    if exporters.is_empty() {
+    if exporters.is_empty() && !blind.is_empty() {
+        ok = false;
+        push(
+            &mut out,
+            Severity::Error,
+            None,
+            format!(
+                "cannot tell whether {name} is exported: {} could not be read completely",
+                blind.join(", ")
+            ),
+            "fix the access problems above, then run resolve again".into(),
+        );
+    } else if exporters.is_empty() {
         ok = false;
         let with_service: Vec<&str> = sections
             .iter()
@@ -455,6 +506,10 @@ pub fn findings(name: &str, ns: &str, sections: &[ContextSection]) -> (Vec<Findi
             ));
         }
         push(&mut out, Severity::Error, None, d, next);
+    }
+    if let Some(f) = kafka_exported_from_several_clusters(name, ns, &exporters) {
+        ok = false;
+        out.push(f);
     }
     for e in &exporters {
         let ctx = e.context.as_str();
@@ -869,6 +924,66 @@ mod tests {
             }),
             ..Default::default()
         }
+    }
+
+    #[test]
+    fn a_view_blocked_by_rbac_concludes_nothing_and_puts_access_first() {
+        let mut a = exporter();
+        a.service_export = None;
+        a.mcs_api = None;
+        a.read_errors = vec!["context rciis-aws: forbidden: user may not list serviceexports".into()];
+        let mut p = importer(false);
+        p.mcs_api = None;
+        p.read_errors = vec!["context rciis-proxmox: forbidden: user may not list serviceimports".into()];
+        let (f, ok) = findings("kafka-bootstrap-aws", "rciis-prod", &[a, p]);
+        assert!(!ok);
+        assert!(
+            f[0].diagnosis.starts_with("incomplete view of rciis-aws"),
+            "{f:?}"
+        );
+        assert!(f.iter().any(|x| {
+            x.diagnosis
+                .starts_with("cannot tell whether kafka-bootstrap-aws is exported")
+        }));
+        assert!(
+            f.iter()
+                .all(|x| !x.diagnosis.contains("not exported from any context")
+                    && !x.diagnosis.contains("do not serve the MCS API")
+                    && !x.next_step.contains("export it")),
+            "{f:?}"
+        );
+    }
+
+    #[test]
+    fn one_kafka_name_exported_from_two_kafka_clusters_is_an_error() {
+        let kafka_selector = |s: &mut ContextSection| {
+            if let Some(svc) = s.service.as_mut() {
+                svc.selector = BTreeMap::from([
+                    ("strimzi.io/cluster".to_string(), "kafka-rciis-prod".to_string()),
+                    ("strimzi.io/kind".to_string(), "Kafka".to_string()),
+                ]);
+            }
+        };
+        let mut a = exporter();
+        kafka_selector(&mut a);
+        let mut p = exporter();
+        p.context = "rciis-proxmox".into();
+        p.alias = Some("proxmox".into());
+        kafka_selector(&mut p);
+        let (f, ok) = findings("kafka-bootstrap-aws", "rciis-prod", &[a.clone(), p]);
+        assert!(!ok);
+        assert!(
+            f.iter().any(|x| x.severity == Severity::Error
+                && x.diagnosis
+                    .contains("load-balances across different Kafka clusters")),
+            "{f:?}"
+        );
+        // One exporter: fine.
+        let (f, _) = findings("kafka-bootstrap-aws", "rciis-prod", &[a, importer(true)]);
+        assert!(
+            f.iter()
+                .all(|x| !x.diagnosis.contains("different Kafka clusters"))
+        );
     }
 
     #[test]

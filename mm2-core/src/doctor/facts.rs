@@ -465,7 +465,8 @@ impl ContextFacts {
             Kind::KafkaMirrorMaker2 => self.mm2s.push(Mm2Fact {
                 meta,
                 api_version: str_at(obj, "apiVersion"),
-                status: serde_json::from_value(status).ok(),
+                // Lenient, entry by entry: one malformed connector must not hide the rest.
+                status: (!status.is_null()).then(|| Mm2Status::parse(&status)),
                 spec,
             }),
             Kind::Kafka => self.kafkas.push(KafkaFact { meta, spec }),

@@ -122,7 +122,8 @@ pub async fn gather_context(cc: &ContextClient, alias: Option<&str>, ns: &str) -
                     cx.add(o);
                 }
             }
-            Err(e) if e.is_unreachable() => {
+            // Unreachable, or credentials rejected (401): nothing in this context can be read.
+            Err(e) if e.is_unreachable() || matches!(e, Error::Unauthorized { .. }) => {
                 cx.unreachable.get_or_insert_with(|| e.to_string());
             }
             Err(Error::Forbidden {

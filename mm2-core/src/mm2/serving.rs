@@ -109,6 +109,19 @@ pub fn writable<'t>(topo: &'t Topology, d: &Direction) -> Result<(&'t Route, &'t
         return Err(e);
     }
     let route = cands[0].route;
+    if let Some(others) = topo.undecided_identities.get(&route.context) {
+        return Err(Error::Refused {
+            reason: format!(
+                "contexts {} and {} point at the same API server and nothing says which identity should write {d}",
+                route.context,
+                others.join(", ")
+            ),
+            hint: format!(
+                "choose: --context {} (or one of the others), make it the current context, or map the alias in the clusterset config",
+                route.context
+            ),
+        });
+    }
     let cc = topo
         .clients
         .get(&route.context)

@@ -8,6 +8,7 @@ mod cli;
 mod clusterset;
 mod completion;
 mod doctor;
+mod hostile;
 mod krew;
 mod lag;
 mod layout;

@@ -53,10 +53,14 @@ pub fn reachability(facts: &Facts) -> Vec<Finding> {
                 )
                 .evidence("error", err.clone())
                 .fix(Fix {
-                    summary: format!(
-                        "check that the API server of {} is up and reachable (`kubectl --context {} get --raw /readyz`), then run doctor again",
-                        cx.context, cx.context
-                    ),
+                    summary: if err.contains("HTTP 401") {
+                        format!("log in again for context {} (its credentials were rejected), then run doctor again", cx.context)
+                    } else {
+                        format!(
+                            "check that the API server of {} is up and reachable (`kubectl --context {} get --raw /readyz`), then run doctor again",
+                            cx.context, cx.context
+                        )
+                    },
                     ..Default::default()
                 }),
             )

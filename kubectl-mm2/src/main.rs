@@ -161,7 +161,7 @@ async fn status(g: &GlobalArgs, a: &StatusArgs) -> Result<u8, Error> {
     let timeout = g.timeout_or(std::time::Duration::from_secs(10));
     let topo = mm2_core::topology::discover(&kc, &req, timeout).await?;
     let only = match &a.direction {
-        Some(d) => vec![mm2_core::direction::parse(d, &topo.aliases())?],
+        Some(d) => mm2_core::mm2::serving::select(&topo, d)?.directions,
         None => vec![],
     };
     // Nothing found and nothing failed: a namespace or context question. Nothing found because

@@ -445,8 +445,8 @@ pub fn connector_reports(
                     healthy = false;
                     let trace = st.and_then(|c| c.connector.trace.as_deref()).map(first_line).unwrap_or_default();
                     findings.push(format!(
-                        "{name} FAILED: {trace} — fix the cause, then restart it: `kubectl annotate kmm2 {} -n {} --context {} strimzi.io/restart-connector='{name}:includeTasks'`",
-                        mm2.name, mm2.namespace, mm2.context
+                        "{name} FAILED: {trace} — fix the cause, then restart it: `{}`",
+                        crate::mm2::restart::restart_command(d, &mm2.context, kind, None)
                     ));
                 }
                 Some(s) if s != desired => {
@@ -464,12 +464,9 @@ pub fn connector_reports(
                     healthy = false;
                     let what = if t.state == ConnectorState::Failed {
                         format!(
-                            " ({}) — restart it: `kubectl annotate kmm2 {} -n {} --context {} strimzi.io/restart-connector-task='{name}:{}'`",
+                            " ({}) — restart it: `{}`",
                             t.trace.clone().unwrap_or_default(),
-                            mm2.name,
-                            mm2.namespace,
-                            mm2.context,
-                            t.id
+                            crate::mm2::restart::restart_command(d, &mm2.context, kind, Some(t.id))
                         )
                     } else {
                         String::new()

@@ -316,9 +316,17 @@ pub fn judge_groups(
         .collect()
 }
 
-/// A literal group name (no regex metacharacters) is also a group to judge when absent.
-pub fn literal_group(pattern: &str) -> Option<String> {
-    (!pattern.is_empty() && regex::escape(pattern) == pattern).then(|| pattern.to_string())
+/// The plain names among a `--group` pattern's `|` alternatives (no regex metacharacters): groups
+/// to judge even when no metric names them (they may never have been checkpointed).
+pub fn literal_groups(pattern: &str) -> Vec<String> {
+    if pattern.contains(['(', ')', '[', ']', '\\']) {
+        return vec![];
+    }
+    pattern
+        .split('|')
+        .filter(|p| !p.is_empty() && !p.contains(['.', '*', '+', '?', '{', '}', '^', '$']))
+        .map(str::to_string)
+        .collect()
 }
 
 /// What cannot be known without reading the checkpoints topic, said plainly.
@@ -383,7 +391,10 @@ pub enum OffsetsVia {
 #[derive(Debug, Clone, Default)]
 pub struct OffsetsOptions {
     pub live: bool,
+    /// `--group`, anchored (full match).
     pub group: Option<Regex>,
+    /// `--group` as typed (its plain names are judged even when never checkpointed).
+    pub group_pattern: Option<String>,
     pub dry_run: DryRun,
     pub timeout: Duration,
 }
@@ -529,11 +540,10 @@ async fn gather(cc: &ContextClient, route: &Route, opts: &OffsetsOptions, out: &
     }
     out.partitions = join_partitions(&source_offsets, &lag_partitions);
     let named: Vec<String> = opts
-        .group
-        .as_ref()
-        .and_then(|r| literal_group(r.as_str()))
-        .into_iter()
-        .collect();
+        .group_pattern
+        .as_deref()
+        .map(literal_groups)
+        .unwrap_or_default();
     out.groups = judge_groups(&filter, &checkpoints, checkpoint_metrics, opts.group.as_ref(), &named);
     out.groups_filter = Some(filter);
     Ok(())
@@ -910,8 +920,9 @@ mod tests {
         let sel = Regex::new("^bill").unwrap();
         let rows = judge_groups(&f, &[cp("billing"), cp("audit")], Ok(()), Some(&sel), &[]);
         assert_eq!(rows.len(), 1);
-        assert_eq!(literal_group("billing"), Some("billing".into()));
-        assert_eq!(literal_group("bill.*"), None);
+        assert_eq!(literal_groups("billing"), vec!["billing"]);
+        assert_eq!(literal_groups("bill.*|audit|connect-sink"), vec!["audit", "connect-sink"]);
+        assert!(literal_groups("(a|b)").is_empty());
     }
 
     #[test]

@@ -111,7 +111,12 @@ pub(crate) async fn discover(g: &GlobalArgs) -> Result<Topology> {
 }
 
 /// Which directions the user means: the argument, --all, a picker on a terminal, or an error.
-pub(crate) fn pick_directions(topo: &Topology, arg: Option<&str>, all: bool, verb: &str) -> Result<Vec<Direction>> {
+pub(crate) fn pick_directions(
+    topo: &Topology,
+    arg: Option<&str>,
+    all: bool,
+    verb: &str,
+) -> Result<Vec<Direction>> {
     let known = topo.directions();
     if let Some(a) = arg {
         return Ok(vec![direction::parse(a, &topo.aliases())?]);

@@ -52,10 +52,14 @@ pub async fn run(g: &GlobalArgs, a: &OffsetsArgs) -> Result<u8> {
             let (route, cc) = route_client(&topo, d)?;
             let mm2 = get_mm2(cc, &route.namespace, &route.mm2).await?;
             match offsets::list_offsets_configmap(&mm2, route.mirror_index) {
-                Some(cm) => eprintln!("{d}: listOffsets already configured (ConfigMap {cm}); nothing to commit"),
+                Some(cm) => {
+                    eprintln!("{d}: listOffsets already configured (ConfigMap {cm}); nothing to commit")
+                }
                 None => {
                     let (cm, ops) = offsets::list_offsets_patch(&mm2, route.mirror_index);
-                    eprintln!("{d}: add listOffsets → ConfigMap {cm} to the source connector (commit this to the Flux repository, or apply it):");
+                    eprintln!(
+                        "{d}: add listOffsets → ConfigMap {cm} to the source connector (commit this to the Flux repository, or apply it):"
+                    );
                     print!("{}", gitops::print_patch(&mm2, &ops)?);
                 }
             }
@@ -129,14 +133,23 @@ fn render_direction(out: &mut String, d: &DirectionOffsets, pal: &Palette) {
         let _ = writeln!(out, "  {} {n}", pal.dim("ℹ"));
     }
     if !d.partitions.is_empty() {
-        let mut t = Table::new(["TOPIC", "PARTITION", "REPLICATED-OFFSET", "RECORDS-LAG", "SOURCE-END≈", "STATE"]);
+        let mut t = Table::new([
+            "TOPIC",
+            "PARTITION",
+            "REPLICATED-OFFSET",
+            "RECORDS-LAG",
+            "SOURCE-END≈",
+            "STATE",
+        ]);
         for p in &d.partitions {
             let opt = |v: Option<i64>| v.map(|v| v.to_string()).unwrap_or_else(|| "-".into());
             t.row([
                 p.topic.clone(),
                 p.partition.to_string(),
                 opt(p.last_replicated_offset),
-                p.records_lag.map(|l| format!("{l:.0}")).unwrap_or_else(|| "-".into()),
+                p.records_lag
+                    .map(|l| format!("{l:.0}"))
+                    .unwrap_or_else(|| "-".into()),
                 opt(p.source_end_estimate),
                 match p.caught_up {
                     Some(true) => pal.good("caught up"),
@@ -153,7 +166,11 @@ fn render_direction(out: &mut String, d: &DirectionOffsets, pal: &Palette) {
             let text = gr.verdict.describe();
             t.row([
                 gr.group.clone(),
-                if gr.verdict.ready() { pal.good(&text) } else { pal.warn(&text) },
+                if gr.verdict.ready() {
+                    pal.good(&text)
+                } else {
+                    pal.warn(&text)
+                },
             ]);
         }
         out.push_str(&t.render(2));
@@ -170,5 +187,91 @@ fn render_direction(out: &mut String, d: &DirectionOffsets, pal: &Palette) {
     let _ = writeln!(out, "  cannot be known here:");
     for c in &d.cannot_know {
         let _ = writeln!(out, "    - {c}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mm2_core::lag::model::{GroupCheckpoint, MetricSource, PartitionLag};
+    use mm2_core::mm2::offsets::{GroupFilter, SourceOffset, cannot_know, join_partitions, judge_groups};
+
+    fn lag(partition: u32, records_lag: f64) -> PartitionLag {
+        PartitionLag {
+            topic: "orders".into(),
+            remote_topic: "proxmox.orders".into(),
+            partition,
+            records_lag: Some(records_lag),
+            replication_latency_ms: None,
+            record_age_ms: None,
+            record_rate: None,
+            byte_rate: None,
+            sources: Default::default(),
+        }
+    }
+
+    #[test]
+    fn offsets_table_golden() {
+        let d = mm2_core::direction::Direction::new("proxmox", "aws");
+        let offsets = [
+            SourceOffset {
+                cluster: Some("proxmox".into()),
+                topic: "orders".into(),
+                partition: 0,
+                offset: 41,
+            },
+            SourceOffset {
+                cluster: Some("proxmox".into()),
+                topic: "orders".into(),
+                partition: 1,
+                offset: 7,
+            },
+        ];
+        let filter = GroupFilter::from_mirror(&serde_json::json!({}));
+        let cps = [GroupCheckpoint {
+            group: "billing".into(),
+            partitions: 1,
+            max_checkpoint_latency_ms: Some(5.0),
+            source: MetricSource::MirrorCheckpointStrimzi,
+        }];
+        let groups = judge_groups(
+            &filter,
+            &cps,
+            Ok(()),
+            None,
+            &["connect-sink".into(), "ghost".into()],
+        );
+        let dir = DirectionOffsets {
+            direction: d.to_string(),
+            context: Some("rciis-proxmox".into()),
+            namespace: Some("rciis-prod".into()),
+            mm2: Some("mm2-proxmox-to-aws".into()),
+            connector: "proxmox->aws.MirrorSourceConnector".into(),
+            via: Some(OffsetsVia::Annotation),
+            configmap: Some("mm2-offsets".into()),
+            notes: vec![
+                "--live: Connect's REST port 8083 refused the API server's pod-proxy connection; fell back"
+                    .into(),
+            ],
+            skipped_entries: 0,
+            partitions: join_partitions(&offsets, &[lag(0, 0.0), lag(1, 3.0)]),
+            sync_group_offsets_enabled: true,
+            groups_filter: Some(filter),
+            groups,
+            cannot_know: cannot_know(&d),
+            ready: false,
+            error: None,
+        };
+        let report = OffsetsReport {
+            schema: offsets::SCHEMA,
+            ready: false,
+            directions: vec![dir],
+        };
+        let text = render(&report, &Palette::plain());
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/offsets.txt");
+        if std::env::var_os("UPDATE_GOLDEN").is_some() {
+            std::fs::write(&path, &text).unwrap();
+        }
+        assert_eq!(text, std::fs::read_to_string(&path).unwrap_or_default());
     }
 }

@@ -83,9 +83,10 @@ pub async fn run(g: &GlobalArgs, a: &RestartArgs) -> Result<u8> {
             a.wait,
             g.timeout_or(WAIT_TIMEOUT),
             |ev| match ev {
-                restart::Progress::Annotated(s) => {
-                    progress.update(&format!("{}: {}={} written, waiting for the operator", d, s.annotation, s.value))
-                }
+                restart::Progress::Annotated(s) => progress.update(&format!(
+                    "{}: {}={} written, waiting for the operator",
+                    d, s.annotation, s.value
+                )),
                 restart::Progress::Waiting(l) => progress.update(&format!("{d}: {l}")),
                 restart::Progress::WaitingRunning(l) => {
                     progress.update(&format!("{d}: waiting for RUNNING: {l}"))
@@ -106,14 +107,24 @@ pub async fn run(g: &GlobalArgs, a: &RestartArgs) -> Result<u8> {
 
 /// Human lines: stdout for a table, stderr when stdout carries the JSON/YAML document.
 fn render(dr: &DirectionRestart, machine: bool, dry_run: mm2_core::mm2::lifecycle::DryRun) {
-    let pal = if machine { Palette::for_stderr() } else { Palette::for_stdout() };
-    let say = |l: String| {
+    let pal = if machine {
+        Palette::for_stderr()
+    } else {
+        Palette::for_stdout()
+    };
+    for l in lines(dr, &pal, dry_run) {
         if machine {
             eprintln!("{l}")
         } else {
             println!("{l}")
         }
-    };
+    }
+}
+
+/// The human report of one direction.
+pub fn lines(dr: &DirectionRestart, pal: &Palette, dry_run: mm2_core::mm2::lifecycle::DryRun) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut say = |l: String| out.push(l);
     let d = &dr.direction;
     let place = format!("{}/{} in {}", dr.namespace, dr.mm2, dr.context);
     if dr.outcome == DirectionOutcome::NothingToRestart {
@@ -122,8 +133,11 @@ fn render(dr: &DirectionRestart, machine: bool, dry_run: mm2_core::mm2::lifecycl
             .iter()
             .map(|s| format!("{}: {}", short(&s.connector), s.why))
             .collect();
-        say(format!("{d}: nothing to restart ({}) — unchanged ({place})", why.join("; ")));
-        return;
+        say(format!(
+            "{d}: nothing to restart ({}) — unchanged ({place})",
+            why.join("; ")
+        ));
+        return out;
     }
     for s in &dr.steps {
         let what = format!("{}={}", s.step.annotation, s.step.value);
@@ -171,17 +185,12 @@ fn render(dr: &DirectionRestart, machine: bool, dry_run: mm2_core::mm2::lifecycl
     for s in dr.skipped.iter() {
         say(format!(
             "  {} left alone: {}",
-            s.connector
-                .clone()
-                + &s.task.map(|t| format!(" task {t}")).unwrap_or_default(),
+            s.connector.clone() + &s.task.map(|t| format!(" task {t}")).unwrap_or_default(),
             s.why
         ));
     }
     match dr.outcome {
-        DirectionOutcome::Restarted => say(format!(
-            "{} {d}: restarted, RUNNING ({place})",
-            pal.good("✔")
-        )),
+        DirectionOutcome::Restarted => say(format!("{} {d}: restarted, RUNNING ({place})", pal.good("✔"))),
         DirectionOutcome::Requested => say(format!(
             "{d}: restart requested; not waiting for RUNNING (--wait=false)"
         )),
@@ -202,8 +211,115 @@ fn render(dr: &DirectionRestart, machine: bool, dry_run: mm2_core::mm2::lifecycl
     for w in &dr.warnings {
         say(format!("{} operator Warning: {w}", pal.warn("⚠")));
     }
+    out
 }
 
 fn short(connector: &str) -> &str {
     connector.rsplit('.').next().unwrap_or(connector)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mm2_core::mm2::restart::{NotRunning, RestartStep, Skipped, StepReport};
+    use mm2_core::resources::strimzi::ConnectorState;
+
+    fn step(value: &str, why: &str, spurious: &[&str]) -> RestartStep {
+        RestartStep {
+            connector: "proxmox->aws.MirrorSourceConnector".into(),
+            kind: ConnectorKind::Source,
+            task: None,
+            annotation: restart::RESTART_CONNECTOR.into(),
+            value: value.into(),
+            include_tasks: true,
+            only_failed: true,
+            why: why.into(),
+            spurious_warnings_for: spurious.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+
+    fn direction(
+        outcome: DirectionOutcome,
+        steps: Vec<StepReport>,
+        not_running: Vec<NotRunning>,
+    ) -> DirectionRestart {
+        DirectionRestart {
+            direction: "proxmox->aws".into(),
+            context: "rciis-proxmox".into(),
+            namespace: "rciis-prod".into(),
+            mm2: "mm2-proxmox-to-aws".into(),
+            outcome,
+            failed_only: true,
+            steps,
+            skipped: vec![Skipped {
+                connector: "proxmox->aws.MirrorCheckpointConnector".into(),
+                task: None,
+                state: Some(ConnectorState::Running),
+                why: "RUNNING, no FAILED task".into(),
+            }],
+            not_running,
+            warnings: vec![],
+        }
+    }
+
+    /// Golden file check; `UPDATE_GOLDEN=1` rewrites the file.
+    fn golden(file: &str, actual: &str) {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("testdata")
+            .join(file);
+        if std::env::var_os("UPDATE_GOLDEN").is_some() {
+            std::fs::write(&path, actual).unwrap();
+        }
+        let expected = std::fs::read_to_string(&path).unwrap_or_default();
+        assert_eq!(actual, expected, "golden {}", path.display());
+    }
+
+    #[test]
+    fn restart_report_golden() {
+        let v = "proxmox->aws.MirrorSourceConnector:includeTasks,onlyFailed";
+        let why = "connector FAILED: org.apache.kafka.connect.errors.ConnectException: simulated failure";
+        let done = direction(
+            DirectionOutcome::Restarted,
+            vec![StepReport {
+                step: step(v, why, &["roxmox->aws.MirrorSourceConnector"]),
+                result: StepResult::Accepted,
+                warnings: vec![],
+            }],
+            vec![],
+        );
+        let stuck = direction(
+            DirectionOutcome::Incomplete,
+            vec![StepReport {
+                step: step(v, why, &[]),
+                result: StepResult::Accepted,
+                warnings: vec![],
+            }],
+            vec![NotRunning {
+                connector: "proxmox->aws.MirrorSourceConnector".into(),
+                task: None,
+                state: Some(ConnectorState::Failed),
+                trace: Some("org.apache.kafka.connect.errors.ConnectException: still broken".into()),
+            }],
+        );
+        let mut nothing = direction(DirectionOutcome::NothingToRestart, vec![], vec![]);
+        nothing.failed_only = true;
+        let dry = direction(
+            DirectionOutcome::DryRun,
+            vec![StepReport {
+                step: step(v, why, &[]),
+                result: StepResult::DryRun,
+                warnings: vec![],
+            }],
+            vec![],
+        );
+        let pal = Palette::plain();
+        let mut text = String::new();
+        for d in [&done, &stuck, &nothing, &dry] {
+            for l in lines(d, &pal, mm2_core::mm2::lifecycle::DryRun::Client) {
+                text.push_str(&l);
+                text.push('\n');
+            }
+        }
+        golden("restart.txt", &text);
+    }
 }

@@ -87,7 +87,11 @@ fn connectors(obj: &DynamicObject, version: &str) -> Vec<(String, Value)> {
 }
 
 fn annotation(obj: &DynamicObject, key: &str) -> Option<String> {
-    obj.metadata.annotations.as_ref().and_then(|a| a.get(key)).cloned()
+    obj.metadata
+        .annotations
+        .as_ref()
+        .and_then(|a| a.get(key))
+        .cloned()
 }
 
 /// `KafkaMirrorMaker2AssemblyOperator.restartAnnotationIsValid` (Java `split` drops trailing
@@ -229,7 +233,12 @@ pub async fn process(
     if replicas == 0 {
         return Ok(Processed { obj, warnings });
     }
-    let interesting = [RESTART_CONNECTOR, RESTART_CONNECTOR_TASK, CONNECTOR_OFFSETS, MIRRORMAKER_CONNECTOR];
+    let interesting = [
+        RESTART_CONNECTOR,
+        RESTART_CONNECTOR_TASK,
+        CONNECTOR_OFFSETS,
+        MIRRORMAKER_CONNECTOR,
+    ];
     if !interesting.iter().any(|k| annotation(&obj, k).is_some()) {
         return Ok(Processed { obj, warnings });
     }
@@ -368,7 +377,9 @@ pub async fn process(
     if !changes.is_empty() {
         let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), &ns, &crds::mm2(version));
         let p = json!({"metadata": {"annotations": changes}});
-        obj = api.patch(&name, &PatchParams::default(), &Patch::Merge(p)).await?;
+        obj = api
+            .patch(&name, &PatchParams::default(), &Patch::Merge(p))
+            .await?;
     }
     warnings.dedup();
     Ok(Processed { obj, warnings })
@@ -402,10 +413,18 @@ async fn write_offsets_configmap(
             l.extend(labels);
             existing.metadata.labels = Some(l);
             existing.metadata.managed_fields = None;
-            if existing.metadata.owner_references.as_ref().is_none_or(|o| o.is_empty()) {
+            if existing
+                .metadata
+                .owner_references
+                .as_ref()
+                .is_none_or(|o| o.is_empty())
+            {
                 existing.metadata.owner_references = Some(vec![serde_json::from_value(owner)?]);
             }
-            existing.data.get_or_insert_with(Default::default).insert(key, offsets.to_string());
+            existing
+                .data
+                .get_or_insert_with(Default::default)
+                .insert(key, offsets.to_string());
             api.replace(cm, &PostParams::default(), &existing).await?;
         }
     }
@@ -421,11 +440,17 @@ pub fn add_warnings(desired: &mut Value, warnings: &[Warning], prev: &Value, now
     for w in warnings {
         let kept = prev["conditions"].as_array().and_then(|cs| {
             cs.iter()
-                .find(|c| c["type"] == "Warning" && c["reason"] == w.reason.as_str() && c["message"] == w.message.as_str())
+                .find(|c| {
+                    c["type"] == "Warning"
+                        && c["reason"] == w.reason.as_str()
+                        && c["message"] == w.message.as_str()
+                })
                 .and_then(|c| c["lastTransitionTime"].as_str().map(str::to_string))
         });
-        conds.push(json!({"type": "Warning", "status": "True", "reason": w.reason, "message": w.message,
-                          "lastTransitionTime": kept.unwrap_or_else(|| now.to_string())}));
+        conds.push(
+            json!({"type": "Warning", "status": "True", "reason": w.reason, "message": w.message,
+                          "lastTransitionTime": kept.unwrap_or_else(|| now.to_string())}),
+        );
     }
 }
 
@@ -437,7 +462,10 @@ mod tests {
     fn validation_matches_strimzi() {
         let c = "a->b.MirrorSourceConnector";
         assert!(restart_annotation_is_valid(c, c));
-        assert!(restart_annotation_is_valid(&format!("{c}:includeTasks,onlyFailed"), c));
+        assert!(restart_annotation_is_valid(
+            &format!("{c}:includeTasks,onlyFailed"),
+            c
+        ));
         assert!(!restart_annotation_is_valid("includeTasks,onlyFailed", c));
         assert!(!restart_annotation_is_valid(&format!("x{c}"), c));
         assert!(!restart_annotation_is_valid(&format!("{c}:bogus"), c));
@@ -452,6 +480,9 @@ mod tests {
             jackson_pretty(&v),
             "{\n  \"offsets\" : [ {\n    \"partition\" : {\n      \"cluster\" : \"p\",\n      \"partition\" : 0,\n      \"topic\" : \"t\"\n    },\n    \"offset\" : {\n      \"offset\" : 5\n    }\n  } ]\n}"
         );
-        assert_eq!(jackson_pretty(&json!({"offsets": []})), "{\n  \"offsets\" : [ ]\n}");
+        assert_eq!(
+            jackson_pretty(&json!({"offsets": []})),
+            "{\n  \"offsets\" : [ ]\n}"
+        );
     }
 }

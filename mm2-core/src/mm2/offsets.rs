@@ -77,7 +77,11 @@ pub fn parse_source_offsets(text: &str) -> std::result::Result<(Vec<SourceOffset
     for e in list {
         let p = &e["partition"];
         let int = |v: &Value| v.as_i64().or_else(|| v.as_str().and_then(|s| s.parse().ok()));
-        match (p["topic"].as_str(), int(&p["partition"]), int(&e["offset"]["offset"])) {
+        match (
+            p["topic"].as_str(),
+            int(&p["partition"]),
+            int(&e["offset"]["offset"]),
+        ) {
             (Some(topic), Some(partition), Some(offset)) => out.push(SourceOffset {
                 cluster: p["cluster"].as_str().map(str::to_string),
                 topic: topic.to_string(),
@@ -126,7 +130,9 @@ pub fn join_partitions(offsets: &[SourceOffset], lag: &[PartitionLag]) -> Vec<Pa
                 .find(|l| l.topic == topic && i64::from(l.partition) == partition)
                 .and_then(|l| l.records_lag);
             let source_end_estimate = match (off, lag) {
-                (Some(o), Some(l)) if l.is_finite() && l >= 0.0 => o.checked_add(1).and_then(|n| n.checked_add(l as i64)),
+                (Some(o), Some(l)) if l.is_finite() && l >= 0.0 => {
+                    o.checked_add(1).and_then(|n| n.checked_add(l as i64))
+                }
                 _ => None,
             };
             PartitionRow {
@@ -435,7 +441,11 @@ pub struct OffsetsReport {
 impl OffsetsReport {
     /// 0 every partition and selected group caught up, 3 otherwise.
     pub fn exit_code(&self) -> u8 {
-        if self.ready { 0 } else { crate::error::exit::DEGRADED }
+        if self.ready {
+            0
+        } else {
+            crate::error::exit::DEGRADED
+        }
     }
 }
 
@@ -492,7 +502,12 @@ async fn direction_offsets(topo: &Topology, d: &Direction, opts: &OffsetsOptions
     out
 }
 
-async fn gather(cc: &ContextClient, route: &Route, opts: &OffsetsOptions, out: &mut DirectionOffsets) -> Result<()> {
+async fn gather(
+    cc: &ContextClient,
+    route: &Route,
+    opts: &OffsetsOptions,
+    out: &mut DirectionOffsets,
+) -> Result<()> {
     let d = &route.direction;
     let mm2 = get_mm2(cc, &route.namespace, &route.mm2).await?;
     let mirror = mm2.obj.data["spec"]["mirrors"][route.mirror_index].clone();
@@ -520,7 +535,11 @@ async fn gather(cc: &ContextClient, route: &Route, opts: &OffsetsOptions, out: &
             vec![],
             Err(format!(
                 "no pod's metrics could be read ({})",
-                l.pod_errors.iter().map(|e| e.reason.as_str()).collect::<Vec<_>>().join("; ")
+                l.pod_errors
+                    .iter()
+                    .map(|e| e.reason.as_str())
+                    .collect::<Vec<_>>()
+                    .join("; ")
             )),
         ),
         Ok(l) => (
@@ -535,8 +554,10 @@ async fn gather(cc: &ContextClient, route: &Route, opts: &OffsetsOptions, out: &
         Err(e) => (vec![], vec![], Err(format!("metrics unreadable: {e}"))),
     };
     if lag_partitions.is_empty() {
-        out.notes
-            .push("records-lag: the exporter reports no replication-consumer partition (see `kubectl mm2 lag`)".into());
+        out.notes.push(
+            "records-lag: the exporter reports no replication-consumer partition (see `kubectl mm2 lag`)"
+                .into(),
+        );
     }
     out.partitions = join_partitions(&source_offsets, &lag_partitions);
     let named: Vec<String> = opts
@@ -544,7 +565,13 @@ async fn gather(cc: &ContextClient, route: &Route, opts: &OffsetsOptions, out: &
         .as_deref()
         .map(literal_groups)
         .unwrap_or_default();
-    out.groups = judge_groups(&filter, &checkpoints, checkpoint_metrics, opts.group.as_ref(), &named);
+    out.groups = judge_groups(
+        &filter,
+        &checkpoints,
+        checkpoint_metrics,
+        opts.group.as_ref(),
+        &named,
+    );
     out.groups_filter = Some(filter);
     Ok(())
 }
@@ -564,7 +591,9 @@ async fn read_offsets(
         match live_offsets(cc, mm2, &connector).await {
             Ok(text) => {
                 let (o, skipped) = parse_source_offsets(&text).map_err(|e| {
-                    Error::Invalid(format!("GET /connectors/{connector}/offsets answered something unreadable: {e}"))
+                    Error::Invalid(format!(
+                        "GET /connectors/{connector}/offsets answered something unreadable: {e}"
+                    ))
                 })?;
                 return Ok((o, Some(OffsetsVia::Live), notes, skipped));
             }
@@ -594,7 +623,8 @@ async fn read_offsets(
             notes.push(format!("ConfigMap {cm} has no {} yet", configmap_key(&connector)));
             return Ok((vec![], None, notes, 0));
         };
-        let (o, skipped) = parse_source_offsets(&text).map_err(|e| Error::Invalid(format!("ConfigMap {cm}: {e}")))?;
+        let (o, skipped) =
+            parse_source_offsets(&text).map_err(|e| Error::Invalid(format!("ConfigMap {cm}: {e}")))?;
         return Ok((o, Some(OffsetsVia::ExistingConfigMap), notes, skipped));
     }
     let text = list_through_operator(cc, route, &connector, &cm, opts.timeout).await?;
@@ -648,7 +678,10 @@ fn offsets_refusal(m: &Mm2Object, connector: &str) -> Option<Error> {
     }
     if m.spec.replicas == Some(0) {
         return Some(Error::Refused {
-            reason: format!("{}/{} in {} has 0 replicas: no Connect worker to ask", m.namespace, m.name, m.context),
+            reason: format!(
+                "{}/{} in {} has 0 replicas: no Connect worker to ask",
+                m.namespace, m.name, m.context
+            ),
             hint: "scale it up first (`kubectl mm2 scale`)".into(),
         });
     }
@@ -708,8 +741,16 @@ async fn list_through_operator(
                 .status
                 .iter()
                 .flat_map(|s| s.conditions.iter())
-                .filter(|c| c.type_ == "Warning" && c.reason.as_deref().is_some_and(|r| WARNING_REASONS.contains(&r)))
-                .map(|c| format!("{}: {}", c.reason.clone().unwrap_or_default(), c.message.clone().unwrap_or_default()))
+                .filter(|c| {
+                    c.type_ == "Warning" && c.reason.as_deref().is_some_and(|r| WARNING_REASONS.contains(&r))
+                })
+                .map(|c| {
+                    format!(
+                        "{}: {}",
+                        c.reason.clone().unwrap_or_default(),
+                        c.message.clone().unwrap_or_default()
+                    )
+                })
                 .collect();
             return Err(Error::NotConverged {
                 what: format!(
@@ -796,7 +837,8 @@ mod tests {
 
     #[test]
     fn checkpoint_style_and_broken_entries_are_skipped_not_fatal() {
-        let text = r#"{"offsets":[{"partition":{"group":"g","topic":"t","partition":0},"offset":{}},{"x":1}]}"#;
+        let text =
+            r#"{"offsets":[{"partition":{"group":"g","topic":"t","partition":0},"offset":{}},{"x":1}]}"#;
         assert_eq!(parse_source_offsets(text).unwrap(), (vec![], 2));
         assert!(parse_source_offsets("[]").is_err());
         assert!(parse_source_offsets("").is_err());
@@ -852,7 +894,14 @@ mod tests {
     #[test]
     fn partitions_join_both_witnesses_and_estimate_the_source_end() {
         let (o, _) = parse_source_offsets(JACKSON).unwrap();
-        let rows = join_partitions(&o, &[lag_of("orders", 0, Some(0.0)), lag_of("orders", 1, Some(8.0)), lag_of("pay", 0, None)]);
+        let rows = join_partitions(
+            &o,
+            &[
+                lag_of("orders", 0, Some(0.0)),
+                lag_of("orders", 1, Some(8.0)),
+                lag_of("pay", 0, None),
+            ],
+        );
         assert_eq!(rows.len(), 3);
         assert_eq!(rows[0].source_end_estimate, Some(100));
         assert_eq!(rows[0].caught_up, Some(true));
@@ -905,23 +954,41 @@ mod tests {
         let f = GroupFilter::from_mirror(&json!({}));
         let named = vec!["connect-sink".to_string(), "ghost".to_string()];
         let rows = judge_groups(&f, &[cp("billing")], Ok(()), None, &named);
-        let v: Vec<(&str, String)> = rows.iter().map(|r| (r.group.as_str(), r.verdict.describe())).collect();
+        let v: Vec<(&str, String)> = rows
+            .iter()
+            .map(|r| (r.group.as_str(), r.verdict.describe()))
+            .collect();
         assert_eq!(
             v,
             vec![
-                ("billing", "checkpointed since the worker started (2 partitions, last write took ≤12 ms)".to_string()),
-                ("connect-sink", "excluded by groups.exclude (connect-.*)".to_string()),
+                (
+                    "billing",
+                    "checkpointed since the worker started (2 partitions, last write took ≤12 ms)"
+                        .to_string()
+                ),
+                (
+                    "connect-sink",
+                    "excluded by groups.exclude (connect-.*)".to_string()
+                ),
                 ("ghost", "never checkpointed since the worker started".to_string()),
             ]
         );
         let rows = judge_groups(&f, &[], Err("not exported".into()), None, &["ghost".into()]);
-        assert_eq!(rows[0].verdict, GroupVerdict::Unknown { why: "not exported".into() });
+        assert_eq!(
+            rows[0].verdict,
+            GroupVerdict::Unknown {
+                why: "not exported".into()
+            }
+        );
         // --group selects.
         let sel = Regex::new("^bill").unwrap();
         let rows = judge_groups(&f, &[cp("billing"), cp("audit")], Ok(()), Some(&sel), &[]);
         assert_eq!(rows.len(), 1);
         assert_eq!(literal_groups("billing"), vec!["billing"]);
-        assert_eq!(literal_groups("bill.*|audit|connect-sink"), vec!["audit", "connect-sink"]);
+        assert_eq!(
+            literal_groups("bill.*|audit|connect-sink"),
+            vec!["audit", "connect-sink"]
+        );
         assert!(literal_groups("(a|b)").is_empty());
     }
 

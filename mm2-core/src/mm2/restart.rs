@@ -132,7 +132,9 @@ pub fn facts(mm2: &Mm2Object, index: usize, d: &Direction) -> RestartFacts {
             ConnectorFacts {
                 kind,
                 state: st.map(|c| ConnectorState::parse(&c.connector.state)),
-                trace: st.and_then(|c| c.connector.trace.as_deref()).map(crate::mm2::status::first_line),
+                trace: st
+                    .and_then(|c| c.connector.trace.as_deref())
+                    .map(crate::mm2::status::first_line),
                 tasks: st
                     .map(|c| {
                         c.tasks
@@ -159,7 +161,10 @@ pub fn facts(mm2: &Mm2Object, index: usize, d: &Direction) -> RestartFacts {
         annotations: mm2.annotations(),
         all_connectors,
         connectors,
-        warnings: restart_warnings(mm2).into_iter().filter_map(|c| c.message).collect(),
+        warnings: restart_warnings(mm2)
+            .into_iter()
+            .filter_map(|c| c.message)
+            .collect(),
     }
 }
 
@@ -228,7 +233,10 @@ pub fn task_annotation(connector: &str, task: i64) -> String {
 /// connector does not match it, `Some(Err(..))` for "Invalid annotation format", else
 /// `Some(Ok((includeTasks, onlyFailed)))` (`KafkaMirrorMaker2AssemblyOperator.hasRestartAnnotation`,
 /// `restartAnnotationIsValid`, `restartAnnotationHas*Arg`).
-pub fn strimzi_reads_restart(value: &str, connector: &str) -> Option<std::result::Result<(bool, bool), &'static str>> {
+pub fn strimzi_reads_restart(
+    value: &str,
+    connector: &str,
+) -> Option<std::result::Result<(bool, bool), &'static str>> {
     if !value.contains(connector) {
         return None;
     }
@@ -342,7 +350,13 @@ pub fn plan(f: &RestartFacts, req: &RestartRequest) -> RestartPlan {
     };
     for c in selected {
         let Some(state) = c.state else {
-            skip(&mut plan, c, None, None, "not reported in the status yet: the operator has not created it".into());
+            skip(
+                &mut plan,
+                c,
+                None,
+                None,
+                "not reported in the status yet: the operator has not created it".into(),
+            );
             continue;
         };
         if state == ConnectorState::Stopped {
@@ -351,7 +365,10 @@ pub fn plan(f: &RestartFacts, req: &RestartRequest) -> RestartPlan {
                 c,
                 None,
                 Some(state),
-                format!("STOPPED on purpose: `kubectl mm2 resume {}` starts it", f.direction.shell_safe()),
+                format!(
+                    "STOPPED on purpose: `kubectl mm2 resume {}` starts it",
+                    f.direction.shell_safe()
+                ),
             );
             continue;
         }
@@ -359,9 +376,13 @@ pub fn plan(f: &RestartFacts, req: &RestartRequest) -> RestartPlan {
             let task = c.tasks.iter().find(|t| t.id == id);
             match task {
                 None => skip(&mut plan, c, Some(id), None, format!("has no task {id}")),
-                Some(t) if failed_only && t.state != ConnectorState::Failed => {
-                    skip(&mut plan, c, Some(id), Some(t.state), format!("task {id} is {}", t.state))
-                }
+                Some(t) if failed_only && t.state != ConnectorState::Failed => skip(
+                    &mut plan,
+                    c,
+                    Some(id),
+                    Some(t.state),
+                    format!("task {id} is {}", t.state),
+                ),
                 Some(t) => {
                     let why = match t.state {
                         ConnectorState::Failed => format!(
@@ -378,7 +399,13 @@ pub fn plan(f: &RestartFacts, req: &RestartRequest) -> RestartPlan {
         let failed_tasks = c.failed_tasks();
         if failed_only {
             if !c.failed() && failed_tasks.is_empty() {
-                skip(&mut plan, c, None, Some(state), format!("{state}, no FAILED task"));
+                skip(
+                    &mut plan,
+                    c,
+                    None,
+                    Some(state),
+                    format!("{state}, no FAILED task"),
+                );
                 continue;
             }
             let why = if c.failed() {
@@ -390,7 +417,11 @@ pub fn plan(f: &RestartFacts, req: &RestartRequest) -> RestartPlan {
                 format!(
                     "task{} {} FAILED",
                     if failed_tasks.len() > 1 { "s" } else { "" },
-                    failed_tasks.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(",")
+                    failed_tasks
+                        .iter()
+                        .map(|i| i.to_string())
+                        .collect::<Vec<_>>()
+                        .join(",")
                 )
             };
             // Connect's "restart the failed instances" (KIP-745), the call Strimzi's auto-restart
@@ -414,7 +445,10 @@ fn step(
 ) -> RestartStep {
     let (annotation, value) = match task {
         Some(id) => (RESTART_CONNECTOR_TASK, task_annotation(&c.name, id)),
-        None => (RESTART_CONNECTOR, connector_annotation(&c.name, include_tasks, only_failed)),
+        None => (
+            RESTART_CONNECTOR,
+            connector_annotation(&c.name, include_tasks, only_failed),
+        ),
     };
     let spurious_warnings_for = if task.is_none() {
         f.all_connectors
@@ -594,7 +628,10 @@ pub async fn execute(
         steps: vec![],
         skipped: plan.skipped.clone(),
         not_running: vec![],
-        warnings: restart_warnings(&mm2).into_iter().filter_map(|c| c.message).collect(),
+        warnings: restart_warnings(&mm2)
+            .into_iter()
+            .filter_map(|c| c.message)
+            .collect(),
     };
     // Refusals first: while paused or scaled to zero the status is stale, so even "nothing to
     // restart" could not be trusted.
@@ -648,7 +685,10 @@ pub async fn execute(
             let m = get_mm2(cc, &route.namespace, &route.mm2).await?;
             let nr = not_running(&m, &restarted);
             if nr.is_empty() {
-                report.warnings = restart_warnings(&m).into_iter().filter_map(|c| c.message).collect();
+                report.warnings = restart_warnings(&m)
+                    .into_iter()
+                    .filter_map(|c| c.message)
+                    .collect();
                 break;
             }
             let line = nr
@@ -669,7 +709,10 @@ pub async fn execute(
             }
             if Instant::now() >= deadline {
                 report.not_running = nr;
-                report.warnings = restart_warnings(&m).into_iter().filter_map(|c| c.message).collect();
+                report.warnings = restart_warnings(&m)
+                    .into_iter()
+                    .filter_map(|c| c.message)
+                    .collect();
                 incomplete = true;
                 break;
             }
@@ -731,7 +774,12 @@ fn escape_pointer(s: &str) -> String {
 
 /// JSON patch adding annotation `key=value`, valid only at the version we read (so a concurrent
 /// writer that added the same key makes it fail instead of being overwritten).
-pub fn annotate_ops(obj_annotations_present: bool, resource_version: Option<&str>, key: &str, value: &str) -> Vec<Value> {
+pub fn annotate_ops(
+    obj_annotations_present: bool,
+    resource_version: Option<&str>,
+    key: &str,
+    value: &str,
+) -> Vec<Value> {
     let mut ops = Vec::new();
     if let Some(rv) = resource_version {
         ops.push(json!({"op": "test", "path": "/metadata/resourceVersion", "value": rv}));
@@ -826,7 +874,9 @@ async fn run_step(
             "waiting for the operator to take {}={}{}",
             step.annotation,
             step.value,
-            seen.last().map(|w| format!(" (Warning: {w})")).unwrap_or_default()
+            seen.last()
+                .map(|w| format!(" (Warning: {w})"))
+                .unwrap_or_default()
         );
         if line != last {
             progress(Progress::Waiting(line.clone()));
@@ -843,7 +893,12 @@ async fn run_step(
 mod tests {
     use super::*;
 
-    fn conn(kind: ConnectorKind, d: &Direction, state: ConnectorState, tasks: &[(i64, ConnectorState)]) -> ConnectorFacts {
+    fn conn(
+        kind: ConnectorKind,
+        d: &Direction,
+        state: ConnectorState,
+        tasks: &[(i64, ConnectorState)],
+    ) -> ConnectorFacts {
         ConnectorFacts {
             kind,
             name: kind.connector_name(d),
@@ -906,7 +961,11 @@ mod tests {
 
     #[test]
     fn failed_task_under_running_connector_is_restarted_through_only_failed() {
-        let f = facts_with(&d(), vec![conn(Source, &d(), Running, &[(0, Running), (1, Failed)])], &[]);
+        let f = facts_with(
+            &d(),
+            vec![conn(Source, &d(), Running, &[(0, Running), (1, Failed)])],
+            &[],
+        );
         let p = plan(&f, &RestartRequest::default());
         assert_eq!(p.steps[0].why, "task 1 FAILED");
         assert!(p.steps[0].only_failed && p.steps[0].include_tasks);
@@ -939,7 +998,10 @@ mod tests {
         };
         let p = plan(&f, &req);
         assert!(!p.failed_only);
-        assert_eq!(p.steps[0].value, "proxmox->aws.MirrorSourceConnector:includeTasks");
+        assert_eq!(
+            p.steps[0].value,
+            "proxmox->aws.MirrorSourceConnector:includeTasks"
+        );
         let p = plan(
             &f,
             &RestartRequest {
@@ -952,7 +1014,11 @@ mod tests {
 
     #[test]
     fn task_restart_uses_the_task_annotation() {
-        let f = facts_with(&d(), vec![conn(Source, &d(), Running, &[(0, Running), (2, Failed)])], &[]);
+        let f = facts_with(
+            &d(),
+            vec![conn(Source, &d(), Running, &[(0, Running), (2, Failed)])],
+            &[],
+        );
         let req = RestartRequest {
             kinds: vec![Source],
             task: Some(2),
@@ -961,7 +1027,10 @@ mod tests {
         let p = plan(&f, &req);
         assert_eq!(p.steps[0].annotation, RESTART_CONNECTOR_TASK);
         assert_eq!(p.steps[0].value, "proxmox->aws.MirrorSourceConnector:2");
-        assert_eq!(strimzi_reads_task(&p.steps[0].value, "proxmox->aws.MirrorSourceConnector"), Some(2));
+        assert_eq!(
+            strimzi_reads_task(&p.steps[0].value, "proxmox->aws.MirrorSourceConnector"),
+            Some(2)
+        );
         // Failed-only (something failed) and task 0 is RUNNING: skipped.
         let p = plan(
             &f,
@@ -1015,7 +1084,10 @@ mod tests {
             strimzi_reads_restart("a->b.MirrorSourceConnector:everything", c),
             Some(Err(INVALID_FORMAT))
         );
-        assert_eq!(strimzi_reads_restart("A->B.mirrorsourceconnector", "A->B.mirrorsourceconnector"), Some(Ok((false, false))));
+        assert_eq!(
+            strimzi_reads_restart("A->B.mirrorsourceconnector", "A->B.mirrorsourceconnector"),
+            Some(Ok((false, false)))
+        );
         assert_eq!(strimzi_reads_task("a->b.MirrorSourceConnector:x", c), None);
         assert_eq!(strimzi_reads_task("a->b.MirrorSourceConnector:", c), None);
         assert_eq!(strimzi_reads_task("aa->b.MirrorSourceConnector:1", c), None);
@@ -1035,7 +1107,10 @@ mod tests {
         ];
         let f = facts_with(&long, vec![conn(Source, &long, Failed, &[])], &all);
         let p = plan(&f, &RestartRequest::default());
-        assert_eq!(p.steps[0].spurious_warnings_for, vec!["a->b.MirrorSourceConnector"]);
+        assert_eq!(
+            p.steps[0].spurious_warnings_for,
+            vec!["a->b.MirrorSourceConnector"]
+        );
         // What the operator does with our value for each connector:
         assert_eq!(
             strimzi_reads_restart(&p.steps[0].value, "xa->b.MirrorSourceConnector"),
@@ -1071,8 +1146,10 @@ mod tests {
         };
         assert!(hint.contains("kubectl mm2 scale proxmox:aws 1"));
         let mut f = base.clone();
-        f.annotations
-            .insert(RESTART_CONNECTOR_TASK.into(), "proxmox->aws.MirrorSourceConnector:0".into());
+        f.annotations.insert(
+            RESTART_CONNECTOR_TASK.into(),
+            "proxmox->aws.MirrorSourceConnector:0".into(),
+        );
         let Some(Error::Refused { reason, hint }) = refusal(&f) else {
             panic!("pending must refuse")
         };
@@ -1089,10 +1166,16 @@ mod tests {
     #[test]
     fn annotate_ops_create_the_map_when_absent_and_pin_the_version() {
         let ops = annotate_ops(false, Some("42"), RESTART_CONNECTOR, "x");
-        assert_eq!(ops[0], json!({"op": "test", "path": "/metadata/resourceVersion", "value": "42"}));
+        assert_eq!(
+            ops[0],
+            json!({"op": "test", "path": "/metadata/resourceVersion", "value": "42"})
+        );
         assert_eq!(ops[1]["path"], "/metadata/annotations");
         let ops = annotate_ops(true, None, RESTART_CONNECTOR, "x");
-        assert_eq!(ops[0]["path"], "/metadata/annotations/strimzi.io~1restart-connector");
+        assert_eq!(
+            ops[0]["path"],
+            "/metadata/annotations/strimzi.io~1restart-connector"
+        );
     }
 
     #[test]

@@ -433,8 +433,11 @@ pub fn connector_reports(
                         .collect()
                 })
                 .unwrap_or_default();
-            let auto_restarts =
-                status.auto_restart_statuses.iter().find(|a| a.connector_name == name).map(|a| a.count);
+            let auto_restarts = status
+                .auto_restart_statuses
+                .iter()
+                .find(|a| a.connector_name == name)
+                .map(|a| a.count);
             let mut healthy = true;
             match state {
                 None if !stopped_workers => {
@@ -443,7 +446,10 @@ pub fn connector_reports(
                 }
                 Some(ConnectorState::Failed) => {
                     healthy = false;
-                    let trace = st.and_then(|c| c.connector.trace.as_deref()).map(first_line).unwrap_or_default();
+                    let trace = st
+                        .and_then(|c| c.connector.trace.as_deref())
+                        .map(first_line)
+                        .unwrap_or_default();
                     findings.push(format!(
                         "{name} FAILED: {trace} — fix the cause, then restart it: `{}`",
                         crate::mm2::restart::restart_command(d, &mm2.context, kind, None)
@@ -471,7 +477,10 @@ pub fn connector_reports(
                     } else {
                         String::new()
                     };
-                    findings.push(format!("{name} task {}: {}, desired {expected}{what}", t.id, t.state));
+                    findings.push(format!(
+                        "{name} task {}: {}, desired {expected}{what}",
+                        t.id, t.state
+                    ));
                 }
             }
             ConnectorReport {

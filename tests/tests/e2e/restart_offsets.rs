@@ -41,7 +41,11 @@ async fn until(ns: &str, name: &str, what: &str, f: impl Fn(&DynamicObject) -> b
         if f(&o) {
             return o;
         }
-        assert!(Instant::now() < deadline, "never: {what}; last status {}", o.data["status"]);
+        assert!(
+            Instant::now() < deadline,
+            "never: {what}; last status {}",
+            o.data["status"]
+        );
         tokio::time::sleep(Duration::from_millis(150)).await;
     }
 }
@@ -66,7 +70,8 @@ fn annotation(o: &DynamicObject, key: &str) -> Option<String> {
 
 /// POST .../restart requests the Connect doubles of this MM2 received: (decoded path, query).
 fn restart_calls(ns: &str, name: &str) -> Vec<(String, String, String)> {
-    bed().doubles()
+    bed()
+        .doubles()
         .requests_of_mm2("aws", ns, name)
         .into_iter()
         .filter(|(_, r)| r.method == "POST" && r.path().contains("/restart"))
@@ -75,7 +80,16 @@ fn restart_calls(ns: &str, name: &str) -> Vec<(String, String, String)> {
 }
 
 fn restart(ns: &str, extra: &[&str]) -> Out {
-    let mut args = vec!["restart", "proxmox:aws", "-n", ns, "--context", "rciis-aws", "--timeout", "40s"];
+    let mut args = vec![
+        "restart",
+        "proxmox:aws",
+        "-n",
+        ns,
+        "--context",
+        "rciis-aws",
+        "--timeout",
+        "40s",
+    ];
     args.extend_from_slice(extra);
     mm2(&args)
 }
@@ -86,7 +100,12 @@ fn restart(ns: &str, extra: &[&str]) -> Out {
 async fn restart_failed_only_restores_the_failed_connector_and_leaves_running_ones_alone() {
     let ns = "t-restart-failed";
     let name = setup(ns).await;
-    merge(ns, &name, json!({"metadata": {"annotations": {"test.mm2.dev/fail-connector": SOURCE}}})).await;
+    merge(
+        ns,
+        &name,
+        json!({"metadata": {"annotations": {"test.mm2.dev/fail-connector": SOURCE}}}),
+    )
+    .await;
     until(ns, &name, "source FAILED", |o| state_of(o, SOURCE) == "FAILED").await;
 
     let o = restart(ns, &["--failed-only", "-o", "json"]);
@@ -97,16 +116,25 @@ async fn restart_failed_only_restores_the_failed_connector_and_leaves_running_on
     assert_eq!(d["outcome"], "restarted", "{o}");
     assert_eq!(d["steps"].as_array().unwrap().len(), 1, "{o}");
     assert_eq!(d["steps"][0]["annotation"], "strimzi.io/restart-connector");
-    assert_eq!(d["steps"][0]["value"], format!("{SOURCE}:includeTasks,onlyFailed"));
+    assert_eq!(
+        d["steps"][0]["value"],
+        format!("{SOURCE}:includeTasks,onlyFailed")
+    );
     assert_eq!(d["steps"][0]["result"], "accepted");
     assert_eq!(d["skipped"][0]["connector"], CHECKPOINT);
-    assert!(o.stderr.contains("the operator took"), "human lines on stderr: {o}");
+    assert!(
+        o.stderr.contains("the operator took"),
+        "human lines on stderr: {o}"
+    );
 
     // The exact REST call the operator made: one restart, of the failed connector only, with
     // onlyFailed so RUNNING instances are left alone; '->' encoded as Strimzi does.
     let calls = restart_calls(ns, &name);
     assert_eq!(
-        calls.iter().map(|(p, q, _)| (p.as_str(), q.as_str())).collect::<Vec<_>>(),
+        calls
+            .iter()
+            .map(|(p, q, _)| (p.as_str(), q.as_str()))
+            .collect::<Vec<_>>(),
         vec![(
             "/connectors/proxmox->aws.MirrorSourceConnector/restart",
             "includeTasks=true&onlyFailed=true"
@@ -183,7 +211,12 @@ async fn restart_with_nothing_failed_writes_nothing() {
 async fn restart_dry_run_shows_the_annotation_and_writes_nothing() {
     let ns = "t-restart-dry";
     let name = setup(ns).await;
-    merge(ns, &name, json!({"metadata": {"annotations": {"test.mm2.dev/fail-connector": SOURCE}}})).await;
+    merge(
+        ns,
+        &name,
+        json!({"metadata": {"annotations": {"test.mm2.dev/fail-connector": SOURCE}}}),
+    )
+    .await;
     let o = until(ns, &name, "source FAILED", |o| state_of(o, SOURCE) == "FAILED").await;
     let d = restart(ns, &["--dry-run"]);
     assert_code(&d, 0);
@@ -208,13 +241,25 @@ async fn restart_is_refused_while_reconciliation_is_paused_or_scaled_to_zero() {
     )
     .await;
     until(ns, &name, "source FAILED", |o| state_of(o, SOURCE) == "FAILED").await;
-    merge(ns, &name, json!({"metadata": {"annotations": {"strimzi.io/pause-reconciliation": "true"}}})).await;
+    merge(
+        ns,
+        &name,
+        json!({"metadata": {"annotations": {"strimzi.io/pause-reconciliation": "true"}}}),
+    )
+    .await;
     let o = restart(ns, &[]);
     assert_code(&o, 6);
     assert!(o.stderr.contains("pause-reconciliation=true"), "{o}");
-    assert!(o.stderr.contains("strimzi.io/pause-reconciliation-"), "way out: {o}");
+    assert!(
+        o.stderr.contains("strimzi.io/pause-reconciliation-"),
+        "way out: {o}"
+    );
     let now = api(ns).await.get(&name).await.unwrap();
-    assert_eq!(annotation(&now, "strimzi.io/restart-connector"), None, "nothing written");
+    assert_eq!(
+        annotation(&now, "strimzi.io/restart-connector"),
+        None,
+        "nothing written"
+    );
 
     merge(
         ns,
@@ -225,7 +270,10 @@ async fn restart_is_refused_while_reconciliation_is_paused_or_scaled_to_zero() {
     let z = restart(ns, &[]);
     assert_code(&z, 6);
     assert!(z.stderr.contains("spec.replicas 0"), "{z}");
-    assert!(z.stderr.contains("kubectl mm2 scale proxmox:aws 1"), "way out: {z}");
+    assert!(
+        z.stderr.contains("kubectl mm2 scale proxmox:aws 1"),
+        "way out: {z}"
+    );
     assert!(restart_calls(ns, &name).is_empty());
 }
 
@@ -242,7 +290,9 @@ async fn a_pending_badly_formatted_annotation_is_refused_with_the_operators_warn
     until(ns, &name, "Warning Invalid annotation format", |o| {
         o.data["status"]["conditions"].as_array().is_some_and(|cs| {
             cs.iter().any(|c| {
-                c["type"] == "Warning" && c["reason"] == "RestartConnector" && c["message"] == "Invalid annotation format"
+                c["type"] == "Warning"
+                    && c["reason"] == "RestartConnector"
+                    && c["message"] == "Invalid annotation format"
             })
         })
     })
@@ -250,7 +300,11 @@ async fn a_pending_badly_formatted_annotation_is_refused_with_the_operators_warn
     let o = restart(ns, &["--connector", "source"]);
     assert_code(&o, 6);
     assert!(o.stderr.contains("already pending"), "{o}");
-    assert!(o.stderr.contains("the operator reports Warning: Invalid annotation format"), "{o}");
+    assert!(
+        o.stderr
+            .contains("the operator reports Warning: Invalid annotation format"),
+        "{o}"
+    );
     assert!(o.stderr.contains("strimzi.io/restart-connector-"), "way out: {o}");
     // The operator never called Connect for it.
     assert!(restart_calls(ns, &name).is_empty());
@@ -274,7 +328,9 @@ fn offsets_body() -> Value {
 
 /// Connect offsets and exporter metrics the doubles serve for this MM2's pods.
 fn feed(ns: &str, name: &str, replicas: usize) {
-    bed().doubles().set_offsets("aws", ns, name, SOURCE, offsets_body());
+    bed()
+        .doubles()
+        .set_offsets("aws", ns, name, SOURCE, offsets_body());
     for p in fixtures::mm2_pods(name, replicas) {
         bed().doubles().set_metrics("aws", ns, &p, METRICS);
     }
@@ -289,7 +345,16 @@ async fn configure_list_offsets(ns: &str, name: &str) {
 }
 
 fn offsets(ns: &str, extra: &[&str]) -> Out {
-    let mut args = vec!["offsets", "proxmox:aws", "-n", ns, "--context", "rciis-aws", "--timeout", "40s"];
+    let mut args = vec![
+        "offsets",
+        "proxmox:aws",
+        "-n",
+        ns,
+        "--context",
+        "rciis-aws",
+        "--timeout",
+        "40s",
+    ];
     args.extend_from_slice(extra);
     mm2(&args)
 }
@@ -373,7 +438,10 @@ async fn offsets_without_list_offsets_says_so_and_prints_the_patch() {
     assert!(p.stdout.contains("name: mm2-proxmox-to-aws-offsets"), "{p}");
     assert!(p.stdout.contains("kind: KafkaMirrorMaker2"), "{p}");
     let after = api(ns).await.get(&name).await.unwrap();
-    assert_eq!(after.metadata.resource_version, before.metadata.resource_version, "read-only");
+    assert_eq!(
+        after.metadata.resource_version, before.metadata.resource_version,
+        "read-only"
+    );
 }
 
 #[tokio::test]
@@ -386,7 +454,11 @@ async fn offsets_live_refused_falls_back_to_the_operator() {
         .expect("2 workers");
     feed(ns, &name, 2);
     configure_list_offsets(ns, &name).await;
-    assert!(bed().doubles().refuse_port("aws", ns, &format!("{name}-mirrormaker2-0"), CONNECT_PORT));
+    assert!(
+        bed()
+            .doubles()
+            .refuse_port("aws", ns, &format!("{name}-mirrormaker2-0"), CONNECT_PORT)
+    );
     let o = offsets(ns, &["-o", "json", "--live"]);
     assert_code(&o, 3);
     let j = o.json();

@@ -483,13 +483,14 @@ fn empty(d: &Direction) -> DirectionOffsets {
 
 async fn direction_offsets(topo: &Topology, d: &Direction, opts: &OffsetsOptions) -> DirectionOffsets {
     let mut out = empty(d);
-    let Some(route) = topo.routes_for(d).into_iter().next() else {
-        out.error = Some(format!("no KafkaMirrorMaker2 runs {d}"));
-        return out;
-    };
-    let Some(cc) = topo.clients.get(&route.context) else {
-        out.error = Some(format!("no client for context {}", route.context));
-        return out;
+    // The MM2 that serves the direction; a rejected or doubly served one is refused, as for writes
+    // (the list operation annotates it).
+    let (route, cc) = match crate::mm2::serving::writable(topo, d) {
+        Ok(rc) => rc,
+        Err(e) => {
+            out.error = Some(e.to_string());
+            return out;
+        }
     };
     out.context = Some(route.context.clone());
     out.namespace = Some(route.namespace.clone());

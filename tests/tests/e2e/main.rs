@@ -9,6 +9,7 @@ mod clusterset;
 mod completion;
 mod krew;
 mod lag;
+mod layout;
 mod mm2_lifecycle;
 mod restart_offsets;
 mod tty;

@@ -553,7 +553,8 @@ impl Operator {
         let ns = obj.metadata.namespace.clone().unwrap_or_default();
         let now = now_strimzi();
         // Strimzi's restart and offsets annotations (operator_annotations.rs).
-        let processed = if paused {
+        // An invalid MM2 never reaches the connectors, so its annotations stay unprocessed.
+        let processed = if paused || !is_valid(obj) {
             None
         } else {
             crate::operator_annotations::process(client, obj, version, &self.ips, &self.cfg.alias)

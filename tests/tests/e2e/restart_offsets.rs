@@ -468,3 +468,95 @@ async fn offsets_live_refused_falls_back_to_the_operator() {
     assert!(notes.contains("NetworkPolicy"), "{o}");
     assert_eq!(partitions(&j)[0].2, Some(41));
 }
+
+#[tokio::test]
+async fn a_restart_that_does_not_cure_reports_what_is_still_failed() {
+    let ns = "t-restart-persistent";
+    let name = setup(ns).await;
+    merge(
+        ns,
+        &name,
+        json!({"metadata": {"annotations": {"test.mm2.dev/fail-connector": SOURCE, "test.mm2.dev/fail-persistent": "true"}}}),
+    )
+    .await;
+    until(ns, &name, "source FAILED", |o| state_of(o, SOURCE) == "FAILED").await;
+    let o = mm2(&[
+        "restart",
+        "proxmox:aws",
+        "-n",
+        ns,
+        "--context",
+        "rciis-aws",
+        "--timeout",
+        "6s",
+        "-o",
+        "json",
+    ]);
+    assert_code(&o, 5);
+    let d = &o.json()["directions"][0];
+    assert_eq!(d["outcome"], "incomplete", "{o}");
+    assert_eq!(d["steps"][0]["result"], "accepted", "Connect took it: {o}");
+    assert_eq!(d["not_running"][0]["connector"], SOURCE);
+    assert_eq!(d["not_running"][0]["state"], "FAILED");
+    assert_eq!(
+        d["not_running"][0]["trace"],
+        "org.apache.kafka.connect.errors.ConnectException: simulated failure"
+    );
+    assert!(
+        o.stderr
+            .contains("still FAILED: org.apache.kafka.connect.errors.ConnectException"),
+        "{o}"
+    );
+}
+
+#[tokio::test]
+async fn connect_refusing_the_restart_leaves_it_pending_and_surfaces_the_operators_warning() {
+    let ns = "t-restart-409";
+    let name = setup(ns).await;
+    merge(
+        ns,
+        &name,
+        json!({"metadata": {"annotations": {"test.mm2.dev/fail-connector": SOURCE}}}),
+    )
+    .await;
+    until(ns, &name, "source FAILED", |o| state_of(o, SOURCE) == "FAILED").await;
+    // Connect answers 409 (a rebalance is in progress) to the exact call Strimzi makes.
+    let pod = mm2_e2e::doubles::PodKey::new("aws", ns, &format!("{name}-mirrormaker2-0"));
+    bed().doubles().set_route(
+        &pod,
+        CONNECT_PORT,
+        "POST",
+        "/connectors/proxmox%2D%3Eaws.MirrorSourceConnector/restart?includeTasks=true&onlyFailed=true",
+        mm2_e2e::HttpResponse::json(409, &json!({"error_code": 409, "message": "Cannot complete request momentarily due to stale configuration (typically caused by a concurrent config change)"})),
+    );
+    let o = mm2(&[
+        "restart",
+        "proxmox:aws",
+        "-n",
+        ns,
+        "--context",
+        "rciis-aws",
+        "--timeout",
+        "6s",
+        "-o",
+        "json",
+    ]);
+    assert_code(&o, 5);
+    let d = &o.json()["directions"][0];
+    assert_eq!(d["steps"][0]["result"], "pending", "{o}");
+    let warnings = d["steps"][0]["warnings"].to_string();
+    assert!(
+        warnings.contains(
+            "Failed to restart connector proxmox->aws.MirrorSourceConnector. Unexpected status code 409"
+        ),
+        "{o}"
+    );
+    assert!(o.stderr.contains("still pending at the deadline"), "{o}");
+    assert!(o.stderr.contains("strimzi.io/restart-connector-"), "way out: {o}");
+    let still = api(ns).await.get(&name).await.unwrap();
+    assert_eq!(
+        annotation(&still, "strimzi.io/restart-connector").as_deref(),
+        Some("proxmox->aws.MirrorSourceConnector:includeTasks,onlyFailed"),
+        "the operator keeps it and retries"
+    );
+}

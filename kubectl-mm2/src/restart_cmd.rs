@@ -133,10 +133,12 @@ pub fn lines(dr: &DirectionRestart, pal: &Palette, dry_run: mm2_core::mm2::lifec
             .iter()
             .map(|s| format!("{}: {}", short(&s.connector), s.why))
             .collect();
-        say(format!(
-            "{d}: nothing to restart ({}) — unchanged ({place})",
+        let why = if why.is_empty() {
+            "no selected connector is configured in this direction".to_string()
+        } else {
             why.join("; ")
-        ));
+        };
+        say(format!("{d}: nothing to restart ({why}) — unchanged ({place})"));
         return out;
     }
     for s in &dr.steps {

@@ -342,6 +342,10 @@ async fn configure_list_offsets(ns: &str, name: &str) {
     let mut mirrors = o.data["spec"]["mirrors"].clone();
     mirrors[0]["sourceConnector"]["listOffsets"] = json!({"toConfigMap": {"name": "mm2-offsets"}});
     merge(ns, name, json!({"spec": {"mirrors": mirrors}})).await;
+    until(ns, name, "the operator saw listOffsets", |o| {
+        o.data["status"]["observedGeneration"].as_i64() == o.metadata.generation
+    })
+    .await;
 }
 
 fn offsets(ns: &str, extra: &[&str]) -> Out {
@@ -559,4 +563,72 @@ async fn connect_refusing_the_restart_leaves_it_pending_and_surfaces_the_operato
         Some("proxmox->aws.MirrorSourceConnector:includeTasks,onlyFailed"),
         "the operator keeps it and retries"
     );
+}
+
+#[tokio::test]
+async fn on_a_terminal_restart_shows_a_spinner_naming_the_connector() {
+    let ns = "t-restart-tty";
+    let name = setup(ns).await;
+    merge(
+        ns,
+        &name,
+        json!({"metadata": {"annotations": {"test.mm2.dev/fail-connector": SOURCE}}}),
+    )
+    .await;
+    until(ns, &name, "source FAILED", |o| state_of(o, SOURCE) == "FAILED").await;
+    let mut cmd = std::process::Command::new(mm2_e2e::product_bin("kubectl-mm2"));
+    cmd.args([
+        "restart",
+        "proxmox:aws",
+        "-n",
+        ns,
+        "--context",
+        "rciis-aws",
+        "--timeout",
+        "40s",
+    ])
+    .env("KUBECONFIG", bed().kubeconfig())
+    .env("NO_COLOR", "1")
+    .env("TERM", "xterm")
+    .env_remove("CI");
+    let mut p = rexpect::session::spawn_command(cmd, Some(40_000)).expect("spawn on a pty");
+    // The spinner's message names the direction, then the annotation being waited for.
+    p.exp_string("restart proxmox->aws").expect("spinner");
+    p.exp_string("the operator took strimzi.io/restart-connector=proxmox->aws.MirrorSourceConnector")
+        .expect("result line");
+    p.exp_string("restarted, RUNNING").expect("final line");
+    p.exp_eof().unwrap();
+}
+
+#[tokio::test]
+async fn offsets_dry_run_writes_no_annotation_and_yaml_is_one_document() {
+    let ns = "t-offsets-dry";
+    let name = setup(ns).await;
+    feed(ns, &name, 1);
+    configure_list_offsets(ns, &name).await;
+    let before = api(ns).await.get(&name).await.unwrap();
+    let d = offsets(ns, &["--dry-run", "-o", "yaml"]);
+    assert_code(&d, 3);
+    let after = api(ns).await.get(&name).await.unwrap();
+    assert_eq!(
+        after.metadata.resource_version, before.metadata.resource_version,
+        "no write"
+    );
+    let y: Value =
+        serde_saphyr::from_str(&d.stdout).unwrap_or_else(|e| panic!("one YAML document: {e}\n{d}"));
+    assert_eq!(y["schema"], "kubectl-mm2.dev/offsets/v1");
+    assert!(y["directions"][0]["via"].is_null(), "no ConfigMap yet: {d}");
+    assert!(
+        d.stderr.contains("dry run: no annotation written"),
+        "notes on stderr: {d}"
+    );
+    // Once the operator has listed them, a dry run shows the existing entry.
+    assert_code(&offsets(ns, &["-o", "json"]), 3);
+    let again = offsets(ns, &["--dry-run", "-o", "json"]);
+    assert_eq!(
+        again.json()["directions"][0]["via"],
+        "existing_config_map",
+        "{again}"
+    );
+    assert_eq!(partitions(&again.json())[0].2, Some(41));
 }

@@ -53,14 +53,16 @@ pub async fn run(g: &GlobalArgs, a: &OffsetsArgs) -> Result<u8> {
             let mm2 = get_mm2(cc, &route.namespace, &route.mm2).await?;
             match offsets::list_offsets_configmap(&mm2, route.mirror_index) {
                 Some(cm) => {
-                    eprintln!("{d}: listOffsets already configured (ConfigMap {cm}); nothing to commit")
+                    mm2_core::heprintln!(
+                        "{d}: listOffsets already configured (ConfigMap {cm}); nothing to commit"
+                    )
                 }
                 None => {
                     let (cm, ops) = offsets::list_offsets_patch(&mm2, route.mirror_index);
-                    eprintln!(
+                    mm2_core::heprintln!(
                         "{d}: add listOffsets → ConfigMap {cm} to the source connector (commit this to the Flux repository, or apply it):"
                     );
-                    print!("{}", gitops::print_patch(&mm2, &ops)?);
+                    mm2_core::hprint!("{}", gitops::print_patch(&mm2, &ops)?);
                 }
             }
         }
@@ -80,15 +82,15 @@ pub async fn run(g: &GlobalArgs, a: &OffsetsArgs) -> Result<u8> {
         Some(s) => {
             for d in &report.directions {
                 for n in &d.notes {
-                    eprintln!("{}: {n}", d.direction);
+                    mm2_core::heprintln!("{}: {n}", d.direction);
                 }
                 if let Some(e) = &d.error {
-                    eprintln!("{}: error: {e}", d.direction);
+                    mm2_core::heprintln!("{}: error: {e}", d.direction);
                 }
             }
-            print!("{s}");
+            mm2_core::hprint!("{s}");
         }
-        None => print!("{}", render(&report, &Palette::for_stdout())),
+        None => mm2_core::hprint!("{}", render(&report, &Palette::for_stdout())),
     }
     Ok(report.exit_code())
 }

@@ -100,7 +100,7 @@ pub async fn run(g: &GlobalArgs, a: &RestartArgs) -> Result<u8> {
         report.directions.push(dr);
     }
     if let Some(s) = g.output.serialize(&report) {
-        print!("{s}");
+        mm2_core::hprint!("{s}");
     }
     Ok(report.exit_code())
 }
@@ -114,9 +114,9 @@ fn render(dr: &DirectionRestart, machine: bool, dry_run: mm2_core::mm2::lifecycl
     };
     for l in lines(dr, &pal, dry_run) {
         if machine {
-            eprintln!("{l}")
+            mm2_core::heprintln!("{l}")
         } else {
-            println!("{l}")
+            mm2_core::hprintln!("{l}")
         }
     }
 }

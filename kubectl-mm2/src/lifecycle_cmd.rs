@@ -75,12 +75,12 @@ fn kinds(args: &[String]) -> Vec<ConnectorKind> {
 }
 
 /// Progress for waits: a spinner on a terminal, one line per change elsewhere.
-struct Progress {
+pub(crate) struct Progress {
     bar: Option<indicatif::ProgressBar>,
 }
 
 impl Progress {
-    fn new(msg: &str) -> Self {
+    pub(crate) fn new(msg: &str) -> Self {
         if console::Term::stderr().is_term() {
             let bar = indicatif::ProgressBar::new_spinner();
             bar.enable_steady_tick(Duration::from_millis(100));
@@ -91,20 +91,20 @@ impl Progress {
             Progress { bar: None }
         }
     }
-    fn update(&self, line: &str) {
+    pub(crate) fn update(&self, line: &str) {
         match &self.bar {
             Some(b) => b.set_message(line.to_string()),
             None => mm2_core::heprintln!("  … {line}"),
         }
     }
-    fn finish(self) {
+    pub(crate) fn finish(self) {
         if let Some(b) = self.bar {
             b.finish_and_clear();
         }
     }
 }
 
-async fn discover(g: &GlobalArgs) -> Result<Topology> {
+pub(crate) async fn discover(g: &GlobalArgs) -> Result<Topology> {
     let kc = g.kubeconfigs()?;
     let req = g.topology_request()?;
     let topo = mm2_core::topology::discover(&kc, &req, g.timeout_or(WAIT_TIMEOUT).min(READ_TIMEOUT)).await?;
@@ -116,7 +116,12 @@ async fn discover(g: &GlobalArgs) -> Result<Topology> {
 
 /// Which directions the user means: the argument (a direction or an MM2's name), --all, a
 /// picker on a terminal, or an error.
-fn pick_directions(topo: &Topology, arg: Option<&str>, all: bool, verb: &str) -> Result<Vec<Direction>> {
+pub(crate) fn pick_directions(
+    topo: &Topology,
+    arg: Option<&str>,
+    all: bool,
+    verb: &str,
+) -> Result<Vec<Direction>> {
     let known = topo.directions();
     if let Some(a) = arg {
         return Ok(mm2_core::mm2::serving::select(topo, a)?.directions);
@@ -177,7 +182,7 @@ fn summary_state(m: &Mm2Object, r: &Route) -> String {
 
 /// The one MM2 a write to `d` may go to (refuses on a rejected or doubly served direction);
 /// only the MM2 named by `arg` when the user named one.
-fn route_client<'t>(
+pub(crate) fn route_client<'t>(
     topo: &'t Topology,
     d: &Direction,
     arg: Option<&str>,
@@ -486,8 +491,13 @@ fn precheck(m: &Mm2Object, route: &Route, to: ConnectorState, force: bool) -> Re
                         c.name
                     ),
                     hint: format!(
-                        "restart it first: `kubectl annotate kmm2 {} -n {} --context {} strimzi.io/restart-connector='{}:includeTasks'`, or --force",
-                        m.name, m.namespace, m.context, c.name
+                        "restart it first: `{}`, or --force",
+                        mm2_core::mm2::restart::restart_command(
+                            &route.direction,
+                            &m.context,
+                            ConnectorKind::from_connector_name(&c.name).unwrap_or(ConnectorKind::Source),
+                            None
+                        )
                     ),
                 });
             }

@@ -8,7 +8,9 @@
 
 mod lag_cmd;
 mod lifecycle_cmd;
+mod offsets_cmd;
 mod render;
+mod restart_cmd;
 
 use clap::{Args, CommandFactory, Parser, Subcommand};
 use mm2_core::cli::{GlobalArgs, report_error};
@@ -37,6 +39,13 @@ Directions: SOURCE->TARGET (quoted), SOURCE:TARGET, SOURCE-to-TARGET or the MM2 
   # Records behind per partition; Nagios exit codes 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN
   kubectl mm2 lag --top 10
   kubectl mm2 lag proxmox:aws --watch
+
+  # Restart what FAILED in proxmox->aws through Strimzi's annotations, and wait for RUNNING
+  kubectl mm2 restart proxmox:aws
+  kubectl mm2 restart proxmox:aws --connector source --task 2
+
+  # Last replicated offset per partition, and whether group 'billing' could fail over
+  kubectl mm2 offsets proxmox:aws --group billing
 
 Exit codes: 0 ok, 1 error, 2 usage, 3 degraded, 4 unreachable, 5 not converged in --timeout,
             6 refused (Flux, paused reconciliation, failed connector), 7 forbidden (RBAC).";
@@ -69,6 +78,10 @@ enum Cmd {
     Scale(lifecycle_cmd::ScaleArgs),
     /// Replication lag per direction, topic and partition (Nagios exit codes)
     Lag(lag_cmd::LagArgs),
+    /// Restart FAILED (or chosen) connectors and tasks through Strimzi's restart annotations
+    Restart(restart_cmd::RestartArgs),
+    /// Last replicated offset per source partition, and failover readiness per consumer group
+    Offsets(offsets_cmd::OffsetsArgs),
     /// Shell completion: `completion kubectl --install` for `kubectl mm2 <TAB>`; bash, zsh, fish scripts
     Completion(mm2_core::complete::CompletionArgs),
 }
@@ -147,6 +160,8 @@ async fn run(cli: Cli) -> u8 {
         }
         Cmd::Scale(a) => lifecycle_cmd::scale(g, a).await,
         Cmd::Lag(a) => return lag_cmd::run(g, a).await,
+        Cmd::Restart(a) => restart_cmd::run(g, a).await,
+        Cmd::Offsets(a) => offsets_cmd::run(g, a).await,
     };
     match result {
         Ok(code) => code,

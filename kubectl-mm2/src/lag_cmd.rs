@@ -96,7 +96,7 @@ async fn lag(g: &GlobalArgs, a: &LagArgs) -> Result<u8> {
             return Err(e);
         }
         let only = match &a.direction {
-            Some(d) => vec![mm2_core::direction::parse(d, &topo.aliases())?],
+            Some(d) => mm2_core::mm2::serving::select(&topo, d)?.directions,
             None => vec![],
         };
         if topo.directions().is_empty() && only.is_empty() {

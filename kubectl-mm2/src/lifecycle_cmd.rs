@@ -4,7 +4,7 @@
 use clap::Args;
 use mm2_core::cli::{GlobalArgs, confirm, interactive};
 use mm2_core::clients::ContextClient;
-use mm2_core::direction::{self, Direction};
+use mm2_core::direction::Direction;
 use mm2_core::error::{Error, Result};
 use mm2_core::mm2::gitops::{self, FluxImpact, Touches};
 use mm2_core::mm2::inventory::{Mm2Object, get_mm2};
@@ -75,12 +75,12 @@ fn kinds(args: &[String]) -> Vec<ConnectorKind> {
 }
 
 /// Progress for waits: a spinner on a terminal, one line per change elsewhere.
-struct Progress {
+pub(crate) struct Progress {
     bar: Option<indicatif::ProgressBar>,
 }
 
 impl Progress {
-    fn new(msg: &str) -> Self {
+    pub(crate) fn new(msg: &str) -> Self {
         if console::Term::stderr().is_term() {
             let bar = indicatif::ProgressBar::new_spinner();
             bar.enable_steady_tick(Duration::from_millis(100));
@@ -91,20 +91,20 @@ impl Progress {
             Progress { bar: None }
         }
     }
-    fn update(&self, line: &str) {
+    pub(crate) fn update(&self, line: &str) {
         match &self.bar {
             Some(b) => b.set_message(line.to_string()),
             None => mm2_core::heprintln!("  … {line}"),
         }
     }
-    fn finish(self) {
+    pub(crate) fn finish(self) {
         if let Some(b) = self.bar {
             b.finish_and_clear();
         }
     }
 }
 
-async fn discover(g: &GlobalArgs) -> Result<Topology> {
+pub(crate) async fn discover(g: &GlobalArgs) -> Result<Topology> {
     let kc = g.kubeconfigs()?;
     let req = g.topology_request()?;
     let topo = mm2_core::topology::discover(&kc, &req, g.timeout_or(WAIT_TIMEOUT).min(READ_TIMEOUT)).await?;
@@ -114,11 +114,17 @@ async fn discover(g: &GlobalArgs) -> Result<Topology> {
     }
 }
 
-/// Which directions the user means: the argument, --all, a picker on a terminal, or an error.
-fn pick_directions(topo: &Topology, arg: Option<&str>, all: bool, verb: &str) -> Result<Vec<Direction>> {
+/// Which directions the user means: the argument (a direction or an MM2's name), --all, a
+/// picker on a terminal, or an error.
+pub(crate) fn pick_directions(
+    topo: &Topology,
+    arg: Option<&str>,
+    all: bool,
+    verb: &str,
+) -> Result<Vec<Direction>> {
     let known = topo.directions();
     if let Some(a) = arg {
-        return Ok(vec![direction::parse(a, &topo.aliases())?]);
+        return Ok(mm2_core::mm2::serving::select(topo, a)?.directions);
     }
     if all {
         return Ok(known);
@@ -174,9 +180,17 @@ fn summary_state(m: &Mm2Object, r: &Route) -> String {
         .join(" ")
 }
 
-/// The one MM2 a write to `d` may go to (refuses on a rejected or doubly served direction).
-fn route_client<'t>(topo: &'t Topology, d: &Direction) -> Result<(&'t Route, &'t ContextClient)> {
-    mm2_core::mm2::serving::writable(topo, d)
+/// The one MM2 a write to `d` may go to (refuses on a rejected or doubly served direction);
+/// only the MM2 named by `arg` when the user named one.
+pub(crate) fn route_client<'t>(
+    topo: &'t Topology,
+    d: &Direction,
+    arg: Option<&str>,
+) -> Result<(&'t Route, &'t ContextClient)> {
+    let only = arg
+        .and_then(|a| mm2_core::mm2::serving::select(topo, a).ok())
+        .and_then(|s| s.mm2);
+    mm2_core::mm2::serving::writable_named(topo, d, only.as_deref())
 }
 
 /// Decide how to handle Flux before a write. Returns false when nothing must be written
@@ -280,7 +294,7 @@ pub async fn set_state(g: &GlobalArgs, a: &StateArgs, to: ConnectorState) -> Res
     let kinds = kinds(&a.connector);
     let mut results = Vec::new();
     for d in &dirs {
-        let (route, cc) = route_client(&topo, d)?;
+        let (route, cc) = route_client(&topo, d, a.direction.as_deref())?;
         let mm2 = get_mm2(cc, &route.namespace, &route.mm2).await?;
         let plan = lifecycle::plan_state(&mm2.spec, &mm2.obj.data["spec"], route.mirror_index, &kinds, to);
         if a.write.print_patch {
@@ -477,8 +491,13 @@ fn precheck(m: &Mm2Object, route: &Route, to: ConnectorState, force: bool) -> Re
                         c.name
                     ),
                     hint: format!(
-                        "restart it first: `kubectl annotate kmm2 {} -n {} --context {} strimzi.io/restart-connector='{}:includeTasks'`, or --force",
-                        m.name, m.namespace, m.context, c.name
+                        "restart it first: `{}`, or --force",
+                        mm2_core::mm2::restart::restart_command(
+                            &route.direction,
+                            &m.context,
+                            ConnectorKind::from_connector_name(&c.name).unwrap_or(ConnectorKind::Source),
+                            None
+                        )
                     ),
                 });
             }
@@ -499,8 +518,21 @@ pub async fn scale(g: &GlobalArgs, a: &ScaleArgs) -> Result<u8> {
     }
     mm2_core::cli::direction_precheck(g, Some(&a.direction)).await?;
     let topo = discover(g).await?;
-    let d = direction::parse(&a.direction, &topo.aliases())?;
-    let (route, cc) = route_client(&topo, &d)?;
+    let sel = mm2_core::mm2::serving::select(&topo, &a.direction)?;
+    let [d] = sel.directions.as_slice() else {
+        return Err(Error::Usage(format!(
+            "{} serves {} directions ({}): scale one MM2 by direction",
+            a.direction,
+            sel.directions.len(),
+            sel.directions
+                .iter()
+                .map(|d| d.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )));
+    };
+    let d = d.clone();
+    let (route, cc) = route_client(&topo, &d, Some(&a.direction))?;
     let mm2 = get_mm2(cc, &route.namespace, &route.mm2).await?;
     let pal = Palette::for_stderr();
     if g.dry_run == DryRun::None && !a.write.print_patch {

@@ -9,7 +9,9 @@
 mod doctor_cmd;
 mod lag_cmd;
 mod lifecycle_cmd;
+mod offsets_cmd;
 mod render;
+mod restart_cmd;
 
 use clap::{Args, CommandFactory, Parser, Subcommand};
 use mm2_core::cli::{GlobalArgs, report_error};
@@ -38,6 +40,13 @@ Directions: SOURCE->TARGET (quoted), SOURCE:TARGET, SOURCE-to-TARGET or the MM2 
   # Records behind per partition; Nagios exit codes 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN
   kubectl mm2 lag --top 10
   kubectl mm2 lag proxmox:aws --watch
+
+  # Restart what FAILED in proxmox->aws through Strimzi's annotations, and wait for RUNNING
+  kubectl mm2 restart proxmox:aws
+  kubectl mm2 restart proxmox:aws --connector source --task 2
+
+  # Last replicated offset per partition, and whether group 'billing' could fail over
+  kubectl mm2 offsets proxmox:aws --group billing
 
   # Every pitfall across the clusterset, with evidence and a Flux patch (exit 0 clean, 1 warnings, 2 errors)
   kubectl mm2 doctor
@@ -74,6 +83,10 @@ enum Cmd {
     Scale(lifecycle_cmd::ScaleArgs),
     /// Replication lag per direction, topic and partition (Nagios exit codes)
     Lag(lag_cmd::LagArgs),
+    /// Restart FAILED (or chosen) connectors and tasks through Strimzi's restart annotations
+    Restart(restart_cmd::RestartArgs),
+    /// Last replicated offset per source partition, and failover readiness per consumer group
+    Offsets(offsets_cmd::OffsetsArgs),
     /// Every pitfall of the runbook and of Strimzi's v1 migration, with evidence and a fix (read-only; exit 0 clean, 1 warnings, 2 errors, 64 usage)
     Doctor(doctor_cmd::DoctorArgs),
     /// Shell completion: `completion kubectl --install` for `kubectl mm2 <TAB>`; bash, zsh, fish scripts
@@ -156,6 +169,8 @@ async fn run(cli: Cli) -> u8 {
         }
         Cmd::Scale(a) => lifecycle_cmd::scale(g, a).await,
         Cmd::Lag(a) => return lag_cmd::run(g, a).await,
+        Cmd::Restart(a) => restart_cmd::run(g, a).await,
+        Cmd::Offsets(a) => offsets_cmd::run(g, a).await,
         Cmd::Doctor(a) => return doctor_cmd::run(g, a).await,
     };
     match result {
@@ -171,7 +186,7 @@ async fn status(g: &GlobalArgs, a: &StatusArgs) -> Result<u8, Error> {
     let timeout = g.timeout_or(std::time::Duration::from_secs(10));
     let topo = mm2_core::topology::discover(&kc, &req, timeout).await?;
     let only = match &a.direction {
-        Some(d) => vec![mm2_core::direction::parse(d, &topo.aliases())?],
+        Some(d) => mm2_core::mm2::serving::select(&topo, d)?.directions,
         None => vec![],
     };
     // Nothing found and nothing failed: a namespace or context question. Nothing found because

@@ -110,6 +110,10 @@ struct State {
     metrics: HashMap<PodKey, String>,
     routes: HashMap<(PodKey, u16, String, String), HttpResponse>,
     requests: HashMap<PodKey, Vec<RecordedRequest>>,
+    /// Listener task of each (addr, port), to refuse connections on demand.
+    listeners: HashMap<(Ipv4Addr, u16), tokio::task::AbortHandle>,
+    /// Connect offsets (`GET /connectors/<n>/offsets` body) per (alias, ns, mm2, connector).
+    offsets: HashMap<(String, String, String, String), Value>,
 }
 
 struct Inner {
@@ -146,7 +150,7 @@ impl Doubles {
         let addr = std_l.local_addr()?;
         let _guard = self.inner.handle.enter();
         let listener = tokio::net::TcpListener::from_std(std_l)?;
-        self.inner.handle.spawn(async move {
+        let task = self.inner.handle.spawn(async move {
             loop {
                 let Ok((sock, _)) = listener.accept().await else {
                     continue;
@@ -157,6 +161,7 @@ impl Doubles {
                 });
             }
         });
+        self.state().listeners.insert((ip, port), task.abort_handle());
         Ok(addr)
     }
 
@@ -241,6 +246,54 @@ impl Doubles {
             .unwrap_or_default()
     }
 
+    /// Sets the Connect offsets of `connector` of KafkaMirrorMaker2 `alias/ns/mm2`, served as
+    /// `GET /connectors/<connector>/offsets` (`{"offsets":[...]}`; default `{"offsets":[]}`).
+    pub fn set_offsets(&self, alias: &str, ns: &str, mm2: &str, connector: &str, offsets: Value) {
+        self.state()
+            .offsets
+            .insert((alias.into(), ns.into(), mm2.into(), connector.into()), offsets);
+    }
+
+    /// Requests received by every pod of KafkaMirrorMaker2 `alias/ns/mm2`, per pod in pod order.
+    pub fn requests_of_mm2(&self, alias: &str, ns: &str, mm2: &str) -> Vec<(String, RecordedRequest)> {
+        let st = self.state();
+        let mut pods: Vec<&PodKey> = st
+            .pod_mm2
+            .iter()
+            .filter(|(k, m)| k.alias == alias && k.ns == ns && m.as_str() == mm2)
+            .map(|(k, _)| k)
+            .collect();
+        pods.sort_by(|a, b| a.pod.cmp(&b.pod));
+        pods.into_iter()
+            .flat_map(|k| {
+                st.requests
+                    .get(k)
+                    .into_iter()
+                    .flatten()
+                    .map(|r| (k.pod.clone(), r.clone()))
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    }
+
+    /// Closes the listener of pod `alias/ns/pod` on `port`: connections are refused (ECONNREFUSED),
+    /// as when a NetworkPolicy rejects the API server's pod proxy. The operator's own calls go to
+    /// the next worker, like the `-api` Service.
+    pub fn refuse_port(&self, alias: &str, ns: &str, pod: &str, port: u16) -> bool {
+        let key = PodKey::new(alias, ns, pod);
+        let st = self.state();
+        let Some(ip) = st.pods.iter().find(|(_, k)| **k == key).map(|(ip, _)| *ip) else {
+            return false;
+        };
+        match st.listeners.get(&(ip, port)) {
+            Some(h) => {
+                h.abort();
+                true
+            }
+            None => false,
+        }
+    }
+
     /// The pod currently at `ip`.
     pub fn pod_at(&self, ip: IpAddr) -> Option<PodKey> {
         match ip {
@@ -263,6 +316,29 @@ impl Doubles {
         );
         if let Some(r) = st.routes.get(&rk) {
             return r.clone();
+        }
+        if req.port == CONNECT_PORT && req.method == "GET" {
+            let path = req.path();
+            let segs: Vec<&str> = path.trim_matches('/').split('/').collect();
+            if let ["connectors", name, "offsets"] = segs.as_slice() {
+                let mm2 = st.pod_mm2.get(&key).cloned().unwrap_or_default();
+                let known = st
+                    .connectors
+                    .get(&(key.alias.clone(), key.ns.clone(), mm2.clone()))
+                    .is_some_and(|cs| cs.iter().any(|c| c["name"] == *name));
+                if !known {
+                    return HttpResponse::json(
+                        404,
+                        &json!({"error_code": 404, "message": format!("Connector {name} not found")}),
+                    );
+                }
+                let body = st
+                    .offsets
+                    .get(&(key.alias.clone(), key.ns.clone(), mm2, name.to_string()))
+                    .cloned()
+                    .unwrap_or_else(|| json!({"offsets": []}));
+                return HttpResponse::json(200, &body);
+            }
         }
         let mm2 = st.pod_mm2.get(&key).cloned().unwrap_or_default();
         let connectors = st
@@ -402,13 +478,45 @@ fn connect_answer(req: &RecordedRequest, connectors: &[Value]) -> HttpResponse {
         }
         ("PUT", ["connectors", name, "pause" | "resume"]) if find(name).is_some() => HttpResponse::empty(202),
         ("PUT", ["connectors", name, "stop"]) if find(name).is_some() => HttpResponse::empty(204),
-        ("POST", ["connectors", name, "restart"]) if find(name).is_some() => HttpResponse::empty(204),
+        ("POST", ["connectors", name, "restart"]) => match find(name) {
+            Some(c) => restart_answer(req.query(), c),
+            None => not_found(format!("Connector {name} not found")),
+        },
         ("POST", ["connectors", name, "tasks", _, "restart"]) if find(name).is_some() => {
             HttpResponse::empty(204)
         }
         (_, ["connectors", name, ..]) => not_found(format!("Connector {name} not found")),
         _ => not_found("HTTP 404 Not Found".into()),
     }
+}
+
+/// `POST /connectors/<n>/restart?includeTasks=&onlyFailed=` (KIP-745, `ConnectorsResource.restartConnector`):
+/// 204 without a body for the plain restart (both false), else 202 with the connector's state
+/// info where the instances to be restarted show RESTARTING.
+fn restart_answer(query: &str, c: &Value) -> HttpResponse {
+    let flag = |k: &str| {
+        query
+            .split('&')
+            .filter_map(|kv| kv.split_once('='))
+            .any(|(key, v)| key == k && v.eq_ignore_ascii_case("true"))
+    };
+    let (include_tasks, only_failed) = (flag("includeTasks"), flag("onlyFailed"));
+    if !include_tasks && !only_failed {
+        return HttpResponse::empty(204);
+    }
+    let restarts = |state: &Value| !only_failed || state == "FAILED";
+    let mut body = c.clone();
+    if restarts(&c["connector"]["state"]) {
+        body["connector"]["state"] = json!("RESTARTING");
+    }
+    if let Some(ts) = body["tasks"].as_array_mut() {
+        for t in ts {
+            if include_tasks && restarts(&t["state"]) {
+                t["state"] = json!("RESTARTING");
+            }
+        }
+    }
+    HttpResponse::json(202, &body)
 }
 
 /// Decodes `%XX` escapes (invalid escapes are kept as they are).

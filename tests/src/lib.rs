@@ -10,6 +10,7 @@ pub mod crds;
 pub mod doubles;
 pub mod fixtures;
 pub mod operator;
+pub mod operator_annotations;
 pub mod procs;
 
 pub use bed::{ALIASES, Bed, Cluster, DEFAULT_NS, ExtraCluster, FLUX_NS, bed, product_bin};

@@ -14,6 +14,8 @@
 //!   trace, no tasks); the CR becomes NotReady "One or more connectors are in FAILED state".
 //! - `test.mm2.dev/fail-task: <connector>:<id>[,...]`: those tasks are FAILED (CR stays Ready).
 //!
+//! Strimzi's restart and offsets annotations are processed by [`crate::operator_annotations`].
+//!
 //! `strimzi.io/pause-reconciliation: "true"` gives the ReconciliationPaused status and nothing
 //! else happens. A status change is written only after the desired status has been stable for
 //! [`RECONCILE_DELAY`], so clients must wait for it.
@@ -550,7 +552,21 @@ impl Operator {
         let name = obj.metadata.name.clone().unwrap_or_default();
         let ns = obj.metadata.namespace.clone().unwrap_or_default();
         let now = now_strimzi();
-        let desired = desired_status(obj, version, &now);
+        // Strimzi's restart and offsets annotations (operator_annotations.rs).
+        // An invalid MM2 never reaches the connectors, so its annotations stay unprocessed.
+        let processed = if paused || !is_valid(obj) {
+            None
+        } else {
+            crate::operator_annotations::process(client, obj, version, &self.ips, &self.cfg.alias)
+                .await
+                .inspect_err(|e| self.log(&format!("annotations of {ns}/{name}: {e:#}")))
+                .ok()
+        };
+        let obj = processed.as_ref().map_or(obj, |p| &p.obj);
+        let mut desired = desired_status(obj, version, &now);
+        if let Some(p) = &processed {
+            crate::operator_annotations::add_warnings(&mut desired, &p.warnings, &obj.data["status"], &now);
+        }
         let current = obj.data["status"].clone();
         let alias = self.cfg.alias.clone();
 

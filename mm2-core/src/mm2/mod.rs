@@ -15,3 +15,5 @@ pub mod gitops;
 pub mod lag_prometheus;
 pub mod lag_report;
 pub mod lifecycle;
+pub mod offsets;
+pub mod restart;

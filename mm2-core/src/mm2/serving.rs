@@ -99,9 +99,53 @@ pub fn write_refusal(d: &Direction, cands: &[Candidate<'_>]) -> Option<Error> {
     }
 }
 
+/// What the user named: a direction, or one KafkaMirrorMaker2 by its `metadata.name` (which
+/// may differ from `mm2-<source>-to-<target>`: `mm2-proxmox-to-aws-dup`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Selection {
+    pub directions: Vec<Direction>,
+    /// Set when an MM2 was named: only it may be acted on.
+    pub mm2: Option<String>,
+}
+
+/// Read `arg` as the name of an MM2 of the topology first (exact match), then as a direction.
+pub fn select(topo: &Topology, arg: &str) -> Result<Selection> {
+    let named: Vec<&Mm2Object> = topo.mm2s.iter().filter(|m| m.name == arg).collect();
+    if !named.is_empty() {
+        let mut directions: Vec<Direction> = topo
+            .routes
+            .iter()
+            .filter(|r| r.mm2 == arg)
+            .map(|r| r.direction.clone())
+            .collect();
+        directions.sort();
+        directions.dedup();
+        return Ok(Selection {
+            directions,
+            mm2: Some(arg.to_string()),
+        });
+    }
+    Ok(Selection {
+        directions: vec![crate::direction::parse(arg, &topo.aliases())?],
+        mm2: None,
+    })
+}
+
 /// The route and client a write to `d` goes through, or why not.
 pub fn writable<'t>(topo: &'t Topology, d: &Direction) -> Result<(&'t Route, &'t ContextClient)> {
-    let cands = candidates(topo, d);
+    writable_named(topo, d, None)
+}
+
+/// [`writable`], restricted to the MM2 named `only` when the user named one.
+pub fn writable_named<'t>(
+    topo: &'t Topology,
+    d: &Direction,
+    only: Option<&str>,
+) -> Result<(&'t Route, &'t ContextClient)> {
+    let mut cands = candidates(topo, d);
+    if let Some(name) = only {
+        cands.retain(|c| c.mm2.name == name);
+    }
     if cands.is_empty() {
         return Err(not_found(topo, d));
     }

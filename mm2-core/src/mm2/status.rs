@@ -546,8 +546,11 @@ pub fn connector_reports(
                         .collect()
                 })
                 .unwrap_or_default();
-            let auto_restarts =
-                status.auto_restart_statuses.iter().find(|a| a.connector_name == name).map(|a| a.count);
+            let auto_restarts = status
+                .auto_restart_statuses
+                .iter()
+                .find(|a| a.connector_name == name)
+                .map(|a| a.count);
             let mut healthy = true;
             match state {
                 None if !stopped_workers => {
@@ -556,10 +559,13 @@ pub fn connector_reports(
                 }
                 Some(ConnectorState::Failed) => {
                     healthy = false;
-                    let trace = st.and_then(|c| c.connector.trace.as_deref()).map(first_line).unwrap_or_default();
+                    let trace = st
+                        .and_then(|c| c.connector.trace.as_deref())
+                        .map(first_line)
+                        .unwrap_or_default();
                     findings.push(format!(
-                        "{name} FAILED: {trace} — fix the cause, then restart it: `kubectl annotate kmm2 {} -n {} --context {} strimzi.io/restart-connector='{name}:includeTasks'`",
-                        mm2.name, mm2.namespace, mm2.context
+                        "{name} FAILED: {trace} — fix the cause, then restart it: `{}`",
+                        crate::mm2::restart::restart_command(d, &mm2.context, kind, None)
                     ));
                 }
                 Some(s) if s != desired => {
@@ -577,17 +583,17 @@ pub fn connector_reports(
                     healthy = false;
                     let what = if t.state == ConnectorState::Failed {
                         format!(
-                            " ({}) — restart it: `kubectl annotate kmm2 {} -n {} --context {} strimzi.io/restart-connector-task='{name}:{}'`",
+                            " ({}) — restart it: `{}`",
                             t.trace.clone().unwrap_or_default(),
-                            mm2.name,
-                            mm2.namespace,
-                            mm2.context,
-                            t.id
+                            crate::mm2::restart::restart_command(d, &mm2.context, kind, Some(t.id))
                         )
                     } else {
                         String::new()
                     };
-                    findings.push(format!("{name} task {}: {}, desired {expected}{what}", t.id, t.state));
+                    findings.push(format!(
+                        "{name} task {}: {}, desired {expected}{what}",
+                        t.id, t.state
+                    ));
                 }
             }
             ConnectorReport {

@@ -144,6 +144,8 @@ fn kubectl_completes_subcommands_flags_and_values_without_a_cluster() {
         "resume",
         "scale",
         "lag",
+        "restart",
+        "offsets",
         "doctor",
         "completion",
     ] {

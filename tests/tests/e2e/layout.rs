@@ -199,6 +199,23 @@ async fn two_running_mm2s_for_one_direction_are_a_finding_and_writes_refuse() {
         "names both: {p}"
     );
     assert_eq!(mm2_rv("aws", ns, "mm2-proxmox-to-aws").await, rv);
+    // Either one can be addressed by its metadata.name, and only it is written.
+    let by_name = mm2(&["pause", "mm2-proxmox-to-aws-dup", "-n", ns, "--timeout", "30s"]);
+    assert_code(&by_name, 0);
+    assert!(
+        by_name.stderr.contains("writing rciis-prod")
+            || by_name
+                .stderr
+                .contains(&format!("writing {ns}/mm2-proxmox-to-aws-dup")),
+        "{by_name}"
+    );
+    assert_eq!(
+        mm2_rv("aws", ns, "mm2-proxmox-to-aws").await,
+        rv,
+        "the other one untouched"
+    );
+    let st = mm2(&["status", "mm2-proxmox-to-aws-dup", "-n", ns, "-o", "json"]);
+    assert_eq!(st.json()["directions"][0]["direction"], "proxmox->aws", "{st}");
 }
 
 #[tokio::test]

@@ -13,4 +13,5 @@ mod krew;
 mod lag;
 mod layout;
 mod mm2_lifecycle;
+mod restart_offsets;
 mod tty;

@@ -399,7 +399,8 @@ async fn status_flags_failed_connector_and_live_disagreement() {
         "first trace line shown: {o}"
     );
     assert!(
-        o.stdout.contains("strimzi.io/restart-connector"),
+        o.stdout
+            .contains("kubectl mm2 restart proxmox:aws --context rciis-aws --connector source"),
         "restart advice: {o}"
     );
     // Pausing a FAILED connector is refused with the way out.
@@ -407,7 +408,7 @@ async fn status_flags_failed_connector_and_live_disagreement() {
     let pz = mm2(&["pause", "proxmox:aws", "-n", ns]);
     assert_code(&pz, 6);
     assert!(
-        pz.stderr.contains("FAILED") && pz.stderr.contains("restart-connector"),
+        pz.stderr.contains("FAILED") && pz.stderr.contains("kubectl mm2 restart proxmox:aws"),
         "{pz}"
     );
 }

@@ -9,6 +9,7 @@
 mod lag_cmd;
 mod lifecycle_cmd;
 mod render;
+mod report_cmd;
 
 use clap::{Args, CommandFactory, Parser, Subcommand};
 use mm2_core::cli::{GlobalArgs, report_error};
@@ -37,6 +38,9 @@ Directions: SOURCE->TARGET (quoted), SOURCE:TARGET, SOURCE-to-TARGET or the MM2 
   # Records behind per partition; Nagios exit codes 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN
   kubectl mm2 lag --top 10
   kubectl mm2 lag proxmox:aws --watch
+
+  # Everything needed to debug an incident in one archive, Secrets redacted (exit 3: parts missing)
+  kubectl mm2 report --since 2h --logs
 
 Exit codes: 0 ok, 1 error, 2 usage, 3 degraded, 4 unreachable, 5 not converged in --timeout,
             6 refused (Flux, paused reconciliation, failed connector), 7 forbidden (RBAC).";
@@ -69,6 +73,8 @@ enum Cmd {
     Scale(lifecycle_cmd::ScaleArgs),
     /// Replication lag per direction, topic and partition (Nagios exit codes)
     Lag(lag_cmd::LagArgs),
+    /// One .tar.gz with everything needed to debug replication (objects, events, Connect, metrics), Secrets redacted
+    Report(report_cmd::ReportArgs),
     /// Shell completion: `completion kubectl --install` for `kubectl mm2 <TAB>`; bash, zsh, fish scripts
     Completion(mm2_core::complete::CompletionArgs),
 }
@@ -126,6 +132,7 @@ async fn run(cli: Cli) -> u8 {
         }
         Cmd::Scale(a) => lifecycle_cmd::scale(g, a).await,
         Cmd::Lag(a) => return lag_cmd::run(g, a).await,
+        Cmd::Report(a) => report_cmd::run(g, a).await,
     };
     match result {
         Ok(code) => code,

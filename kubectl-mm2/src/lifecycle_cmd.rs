@@ -170,27 +170,9 @@ fn summary_state(m: &Mm2Object, r: &Route) -> String {
         .join(" ")
 }
 
+/// The one MM2 a write to `d` may go to (refuses on a rejected or doubly served direction).
 fn route_client<'t>(topo: &'t Topology, d: &Direction) -> Result<(&'t Route, &'t ContextClient)> {
-    let Some(route) = topo.routes_for(d).into_iter().next() else {
-        if let Some(ctx) = topo.context_of(&d.source)
-            && let Some(p) = topo.problems.iter().find(|p| p.context == ctx)
-        {
-            return Err(p.error.clone());
-        }
-        return Err(Error::Topology(format!(
-            "no KafkaMirrorMaker2 runs {d}; known directions: {}",
-            topo.directions()
-                .iter()
-                .map(|d| d.to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
-        )));
-    };
-    let cc = topo
-        .clients
-        .get(&route.context)
-        .ok_or_else(|| Error::Topology(format!("no client for {}", route.context)))?;
-    Ok((route, cc))
+    mm2_core::mm2::serving::writable(topo, d)
 }
 
 /// Decide how to handle Flux before a write. Returns false when nothing must be written

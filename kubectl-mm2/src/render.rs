@@ -18,6 +18,7 @@ fn verdict_word(p: &Palette, v: Verdict) -> String {
     match v {
         Verdict::Healthy => p.good("healthy"),
         Verdict::Degraded => p.warn("degraded"),
+        Verdict::Invalid => p.bad("invalid"),
         Verdict::Unreachable => p.bad("unreachable"),
     }
 }
@@ -49,11 +50,25 @@ fn direction(out: &mut String, p: &Palette, d: &DirectionStatus, wide: bool) {
         }
     }
     if let Some(m) = &d.mm2 {
-        mm2(out, p, m, wide);
+        mm2(out, p, d, m, wide);
+    }
+    for o in &d.also_served_by {
+        let what = match &o.rejection {
+            Some(r) => format!("rejected by Strimzi: {}", r.message),
+            None => p.bad("also running"),
+        };
+        let _ = writeln!(
+            out,
+            "  {} {}/{} (context {}): {what}",
+            p.warn("also serves this direction:"),
+            o.namespace,
+            o.name,
+            o.context
+        );
     }
 }
 
-fn mm2(out: &mut String, p: &Palette, m: &Mm2Report, wide: bool) {
+fn mm2(out: &mut String, p: &Palette, d: &DirectionStatus, m: &Mm2Report, wide: bool) {
     let mut kv: Vec<(String, String)> = Vec::new();
     kv.push((
         "MirrorMaker2".into(),
@@ -70,7 +85,7 @@ fn mm2(out: &mut String, p: &Palette, m: &Mm2Report, wide: bool) {
         "Source".into(),
         format!(
             "{}  {}",
-            d_alias(m, true),
+            d.source,
             m.source_bootstrap.clone().unwrap_or_else(|| "-".into())
         ),
     ));
@@ -78,7 +93,7 @@ fn mm2(out: &mut String, p: &Palette, m: &Mm2Report, wide: bool) {
         "Target".into(),
         format!(
             "{}  {}",
-            d_alias(m, false),
+            d.target,
             m.target_bootstrap.clone().unwrap_or_else(|| "-".into())
         ),
     ));
@@ -114,6 +129,21 @@ fn mm2(out: &mut String, p: &Palette, m: &Mm2Report, wide: bool) {
         None => p.warn("unknown (no condition)"),
     };
     kv.push(("Ready".into(), ready));
+    if let Some(r) = &m.rejection {
+        let who = if r.reported_by_operator {
+            "the operator says"
+        } else {
+            "Strimzi 0.51 will say"
+        };
+        kv.push(("Rejected".into(), p.bad(&format!("{who}: {}", r.message))));
+        kv.push(("Why".into(), r.explanation.clone()));
+        if let Some(f) = &r.fix {
+            kv.push((
+                "Fix".into(),
+                format!("{f}   (prints the manifests of a layout that runs)"),
+            ));
+        }
+    }
     let generation = format!(
         "{} (observed {}){}",
         m.generation.map(|g| g.to_string()).unwrap_or_else(|| "-".into()),
@@ -158,7 +188,7 @@ fn mm2(out: &mut String, p: &Palette, m: &Mm2Report, wide: bool) {
     for (key, items) in groups {
         let mut line = format!("{key}: {}", items.join(", "));
         if key.ends_with("DeprecatedFields") {
-            line.push_str(&p.dim("  (Strimzi's v1-api-conversion tool converts the resource to v1)"));
+            line.push_str(&p.dim("  (`kubectl mm2 convert` prints the resource in the v1 shape)"));
         }
         kv.push(("Condition".into(), line));
     }
@@ -306,16 +336,6 @@ fn mm2(out: &mut String, p: &Palette, m: &Mm2Report, wide: bool) {
             let _ = writeln!(out, "  {} {f}", p.bad("✗"));
         }
     }
-}
-
-fn d_alias(m: &Mm2Report, source: bool) -> String {
-    // The connector names carry the direction; fall back to the connect cluster.
-    m.connectors
-        .first()
-        .and_then(|c| c.name.split('.').next())
-        .and_then(|pfx| pfx.split_once("->"))
-        .map(|(s, t)| if source { s.to_string() } else { t.to_string() })
-        .unwrap_or_default()
 }
 
 fn shape(m: &Mm2Report) -> &'static str {

@@ -188,21 +188,18 @@ impl Topology {
         self.routes.iter().filter(|r| &r.direction == d).collect()
     }
 
-    /// Every direction: the ones found, plus the ones implied by aliases whose cluster could not be
-    /// read (`aws->proxmox` when aws is down but proxmox's MM2 names aws).
+    /// Every direction: the ones found, plus the ones implied by a cluster that could not be
+    /// read: the reverse of every found direction that involves it (replication here is
+    /// bidirectional, and the reverse MM2 may live in the dead cluster whichever layout is used:
+    /// the runbook's puts `aws->proxmox` in aws, the working one puts `proxmox->aws` there).
     pub fn directions(&self) -> Vec<Direction> {
         let mut d: Vec<Direction> = self.routes.iter().map(|r| r.direction.clone()).collect();
         for p in &self.problems {
-            if let Some(src) = self.alias_of(&p.context) {
-                for t in self.aliases() {
-                    let cand = Direction::new(src, t.as_str());
-                    if t != src
-                        && self
-                            .routes
-                            .iter()
-                            .any(|r| r.direction.source == t && r.direction.target == src)
-                    {
-                        d.push(cand);
+            if let Some(down) = self.alias_of(&p.context) {
+                for r in &self.routes {
+                    let (s, t) = (&r.direction.source, &r.direction.target);
+                    if s == down || t == down {
+                        d.push(Direction::new(t.as_str(), s.as_str()));
                     }
                 }
             }

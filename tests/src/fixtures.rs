@@ -15,7 +15,7 @@ use anyhow::{Context as _, Result, anyhow, bail};
 use k8s_openapi::ByteString;
 use k8s_openapi::api::core::v1::{Pod, Secret};
 use kube::Client;
-use kube::api::{Api, ApiResource, DeleteParams, DynamicObject, Patch, PatchParams, PostParams};
+use kube::api::{Api, ApiResource, DeleteParams, DynamicObject, ListParams, Patch, PatchParams, PostParams};
 use serde_json::{Value, json};
 
 use crate::bed::{Bed, FLUX_NS, ensure_namespace, random_alnum};
@@ -73,21 +73,64 @@ pub enum PeerSecret {
     Absent,
 }
 
+/// Where each direction's KafkaMirrorMaker2 runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Layout {
+    /// The runbook as written: each MM2 in its SOURCE cluster (`mm2-proxmox-to-aws` in proxmox,
+    /// `connectCluster: proxmox`). Strimzi 0.51 rejects both: NotReady, nothing runs.
+    #[default]
+    Runbook,
+    /// The layout that runs: each MM2 in its TARGET cluster, v1beta2 shape
+    /// (`mm2-proxmox-to-aws` in aws, `connectCluster: aws`).
+    Working,
+    /// The working layout in the Strimzi v1 shape (`target` + `mirrors[].source`).
+    WorkingV1,
+}
+
+impl Layout {
+    /// The cluster whose MM2 runs `source->peer`.
+    pub fn home_of(self, source: &str) -> &'static str {
+        match self {
+            Layout::Runbook => Bed::peer(Bed::peer(source)),
+            Layout::Working | Layout::WorkingV1 => Bed::peer(source),
+        }
+    }
+
+    /// The KafkaMirrorMaker2 this layout runs in cluster `alias`.
+    pub fn manifest(self, alias: &str, ns: &str) -> Value {
+        match self {
+            Layout::Runbook => runbook_mm2(alias, ns),
+            Layout::Working => working_mm2(alias, ns),
+            Layout::WorkingV1 => working_mm2_v1(alias, ns),
+        }
+    }
+}
+
 /// Options of [`install_runbook_with`].
 #[derive(Clone, Debug, Default)]
 pub struct RunbookOptions {
     pub peer_secret: PeerSecret,
+    pub layout: Layout,
 }
 
 /// What [`install_runbook`] made.
 #[derive(Clone, Debug)]
 pub struct Runbook {
     pub ns: String,
+    pub layout: Layout,
     /// SCRAM password of `mm2-user` per cluster alias.
     pub passwords: BTreeMap<String, String>,
 }
 
 impl Runbook {
+    /// (cluster it runs in, name) of the KafkaMirrorMaker2 that replicates `source->peer`.
+    pub fn mm2_of(&self, source: &str) -> (&'static str, String) {
+        (
+            self.layout.home_of(source),
+            format!("mm2-{source}-to-{}", Bed::peer(source)),
+        )
+    }
+
     pub fn password(&self, alias: &str) -> &str {
         self.passwords
             .get(alias)
@@ -102,7 +145,7 @@ fn sub(template: &str, vars: &[(&str, &str)]) -> String {
         s = s.replace(&format!("@{k}@"), v);
     }
     assert!(
-        !s.contains("@NS@") && !s.contains("@LOCAL@"),
+        !s.contains("@NS@") && !s.contains("@LOCAL@") && !s.contains("@HOME@"),
         "unsubstituted template"
     );
     s
@@ -122,13 +165,13 @@ metadata:
   namespace: @NS@
   labels:
     app: kafka-mirrormaker2
-    environment: @LOCAL@
+    environment: @HOME@
 spec:
   version: 4.1.0
   replicas: 2
-  connectCluster: "@LOCAL@"
+  connectCluster: "@HOME@"
   clusters:
-  - alias: "@LOCAL@"
+  - alias: "@HOME@"
     bootstrapServers: kafka-rciis-prod-kafka-bootstrap.@NS@.svc:9092
     authentication:
       type: scram-sha-512
@@ -140,17 +183,17 @@ spec:
       config.storage.replication.factor: @CONNECT_RF@
       offset.storage.replication.factor: @CONNECT_RF@
       status.storage.replication.factor: @CONNECT_RF@
-  - alias: "@REMOTE@"
-    bootstrapServers: kafka-bootstrap-@REMOTE@.@NS@.svc.clusterset.local:9092
+  - alias: "@PEER@"
+    bootstrapServers: kafka-bootstrap-@PEER@.@NS@.svc.clusterset.local:9092
     authentication:
       type: scram-sha-512
       username: mm2-user
       passwordSecret:
-        secretName: mm2-user-@REMOTE@
+        secretName: mm2-user-@PEER@
         password: password
   mirrors:
-  - sourceCluster: "@LOCAL@"
-    targetCluster: "@REMOTE@"
+  - sourceCluster: "@SOURCE@"
+    targetCluster: "@TARGET@"
     sourceConnector:
       tasksMax: 5
       autoRestart:
@@ -214,28 +257,80 @@ spec:
         key: mm2-metrics-config.yml
 "#;
 
-/// The runbook's KafkaMirrorMaker2 of cluster `alias` (v1beta2 shape) in namespace `ns`:
-/// `mm2-proxmox-to-aws` for proxmox exactly as printed; `mm2-aws-to-proxmox` for aws with the
-/// aliases swapped and replication factors swapped per the runbook's table.
-pub fn runbook_mm2(alias: &str, ns: &str) -> Value {
-    let remote = Bed::peer(alias);
-    let (connect_rf, target_rf) = if alias == "proxmox" {
-        ("3", "1")
-    } else {
-        ("1", "3")
-    };
-    let name = mm2_name(alias);
+/// The KafkaMirrorMaker2 of direction `source->target` (v1beta2 shape) running in cluster `home`:
+/// the runbook's manifest with the Connect cluster (and its local bootstrap, `mm2-user` Secret and
+/// storage replication factor) moved to `home`. Replication factors follow the runbook's table:
+/// the mirror's topics live in the target (aws 1, proxmox 3), Connect's storage topics in `home`.
+pub fn mm2_manifest(source: &str, target: &str, home: &str, ns: &str) -> Value {
+    let peer = if home == source { target } else { source };
+    let rf = |alias: &str| brokers(alias).to_string();
+    let name = format!("mm2-{source}-to-{target}");
     one_doc(&sub(
         MM2_TEMPLATE,
         &[
             ("NAME", &name),
             ("NS", ns),
-            ("LOCAL", alias),
-            ("REMOTE", remote),
-            ("CONNECT_RF", connect_rf),
-            ("TARGET_RF", target_rf),
+            ("HOME", home),
+            ("PEER", peer),
+            ("SOURCE", source),
+            ("TARGET", target),
+            ("CONNECT_RF", &rf(home)),
+            ("TARGET_RF", &rf(target)),
         ],
     ))
+}
+
+/// The runbook's KafkaMirrorMaker2 of cluster `alias` (v1beta2 shape) in namespace `ns`, exactly
+/// as the runbook deploys it, in its SOURCE cluster: `mm2-proxmox-to-aws` in proxmox with
+/// `connectCluster: proxmox` (Strimzi 0.51 rejects it); `mm2-aws-to-proxmox` for aws likewise.
+pub fn runbook_mm2(alias: &str, ns: &str) -> Value {
+    mm2_manifest(alias, Bed::peer(alias), alias, ns)
+}
+
+/// The working layout's KafkaMirrorMaker2 running in cluster `alias` (v1beta2 shape): direction
+/// `peer->alias`, in its TARGET cluster, `connectCluster: alias` (what `kubectl mm2 convert
+/// --to v1beta2` produces).
+pub fn working_mm2(alias: &str, ns: &str) -> Value {
+    mm2_manifest(Bed::peer(alias), alias, alias, ns)
+}
+
+/// [`working_mm2`] in the Strimzi v1 layout (`target` + `mirrors[].source`), as Strimzi's own
+/// v1 mapping turns it: group id and storage topics explicit, no heartbeat connector (v1 runs it
+/// as a KafkaConnector of its own), the rest of the mirror unchanged.
+pub fn working_mm2_v1(alias: &str, ns: &str) -> Value {
+    let mut o = working_mm2(alias, ns);
+    o["apiVersion"] = json!("kafka.strimzi.io/v1");
+    let spec = o["spec"].as_object_mut().expect("spec");
+    let clusters = spec.remove("clusters").unwrap_or_default();
+    let home = spec.remove("connectCluster").unwrap_or_default();
+    let by_alias = |a: &Value| {
+        clusters
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|c| &c["alias"] == a)
+            .cloned()
+            .unwrap_or_default()
+    };
+    let mut target = by_alias(&home);
+    target["groupId"] = json!("mirrormaker2-cluster");
+    target["configStorageTopic"] = json!("mirrormaker2-cluster-configs");
+    target["offsetStorageTopic"] = json!("mirrormaker2-cluster-offsets");
+    target["statusStorageTopic"] = json!("mirrormaker2-cluster-status");
+    spec.insert("target".into(), target);
+    for m in spec
+        .get_mut("mirrors")
+        .and_then(Value::as_array_mut)
+        .into_iter()
+        .flatten()
+    {
+        let m = m.as_object_mut().expect("mirror");
+        let source = m.remove("sourceCluster").unwrap_or_default();
+        m.remove("targetCluster");
+        m.remove("heartbeatConnector");
+        m.insert("source".into(), by_alias(&source));
+    }
+    o
 }
 
 const KAFKA_USER_TEMPLATE: &str = r#"
@@ -554,7 +649,7 @@ fn jaas(user: &str, password: &str) -> String {
 }
 
 /// Phase A in one cluster: everything except the copied peer Secret. Returns the password.
-async fn install_local(bed: &Bed, alias: &str, ns: &str) -> Result<(String, Vec<Value>)> {
+async fn install_local(bed: &Bed, alias: &str, ns: &str, layout: Layout) -> Result<(String, Vec<Value>)> {
     let client = bed.client(alias).await;
     ensure_namespace(&client, ns).await?;
     ensure_namespace(&client, FLUX_NS).await?;
@@ -596,7 +691,9 @@ async fn install_local(bed: &Bed, alias: &str, ns: &str) -> Result<(String, Vec<
         &[("NS", ns), ("LOCAL", alias)],
     ))?);
     objs.push(one_doc(&sub(KAFKA_USER_TEMPLATE, &[("NS", ns)])));
-    objs.push(runbook_mm2(alias, ns));
+    let mm2 = layout.manifest(alias, ns);
+    remove_other_mm2s(&client, ns, &mm2).await?;
+    objs.push(mm2);
     let mut applied: BTreeMap<String, DynamicObject> = BTreeMap::new();
     for o in objs.iter_mut() {
         flux_labels(o);
@@ -850,33 +947,120 @@ async fn flux_status(bed: &Bed, alias: &str, objs: &[Value]) -> Result<()> {
     .await
 }
 
-/// Recreates the runbook deployment in both clusters in namespace `ns` (idempotent) with the
-/// jq-copied peer Secrets, and waits until both MM2s are Ready with their pods running.
+/// Deletes the KafkaMirrorMaker2s in `ns` other than `keep` (another layout's), and `keep`'s
+/// namesake when it has the other API shape (a server-side apply would merge both shapes).
+async fn remove_other_mm2s(client: &Client, ns: &str, keep: &Value) -> Result<()> {
+    let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), ns, &crds::mm2("v1beta2"));
+    let name = keep["metadata"]["name"].as_str().unwrap_or_default();
+    let keep_v1 = keep["spec"]["target"].is_object();
+    let mut gone = Vec::new();
+    for o in api.list(&ListParams::default()).await?.items {
+        let n = o.metadata.name.clone().unwrap_or_default();
+        let is_v1 = o.data["spec"]["target"].is_object();
+        if n != name || is_v1 != keep_v1 {
+            match api.delete(&n, &DeleteParams::default()).await {
+                Ok(_) => gone.push(n),
+                Err(kube::Error::Api(s)) if s.is_not_found() => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+    let deadline = Instant::now() + Duration::from_secs(30);
+    for n in gone {
+        while api.get_opt(&n).await?.is_some() {
+            if Instant::now() > deadline {
+                bail!("{ns}/{n} not deleted");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    Ok(())
+}
+
+/// Recreates the runbook deployment exactly as written in both clusters in namespace `ns`
+/// (idempotent) with the jq-copied peer Secrets, and waits until the operator has judged both
+/// MM2s (NotReady: Strimzi 0.51 rejects the runbook's layout).
 pub async fn install_runbook(bed: &Bed, ns: &str) -> Result<Runbook> {
     install_runbook_with(bed, ns, RunbookOptions::default()).await
 }
 
-/// [`install_runbook`] with options.
+/// The working layout (each MM2 in its target cluster) with clean peer Secret copies, Ready.
+pub async fn install_working(bed: &Bed, ns: &str) -> Result<Runbook> {
+    let opts = RunbookOptions {
+        peer_secret: PeerSecret::Clean,
+        layout: Layout::Working,
+    };
+    install_runbook_with(bed, ns, opts).await
+}
+
+/// [`install_runbook`] with options: the layout decides where each MM2 runs and what to wait
+/// for (Ready for the working layouts, the operator's NotReady verdict for the runbook's).
 pub async fn install_runbook_with(bed: &Bed, ns: &str, opts: RunbookOptions) -> Result<Runbook> {
-    let (a, p) = futures::try_join!(install_local(bed, "aws", ns), install_local(bed, "proxmox", ns))?;
+    let layout = opts.layout;
+    let (a, p) = futures::try_join!(
+        install_local(bed, "aws", ns, layout),
+        install_local(bed, "proxmox", ns, layout)
+    )?;
     futures::try_join!(
         install_peer_secret(bed, "aws", ns, opts.peer_secret),
         install_peer_secret(bed, "proxmox", ns, opts.peer_secret)
     )?;
     futures::try_join!(flux_status(bed, "aws", &a.1), flux_status(bed, "proxmox", &p.1))?;
     let timeout = Duration::from_secs(60);
-    let (n_aws, n_proxmox) = (mm2_name("aws"), mm2_name("proxmox"));
-    futures::try_join!(
-        wait_mm2_ready(bed, "aws", ns, &n_aws, timeout),
-        wait_mm2_ready(bed, "proxmox", ns, &n_proxmox, timeout)
-    )?;
-    let mut passwords = BTreeMap::new();
-    passwords.insert("aws".to_string(), a.0);
-    passwords.insert("proxmox".to_string(), p.0);
-    Ok(Runbook {
+    let rb = Runbook {
         ns: ns.to_string(),
-        passwords,
-    })
+        layout,
+        passwords: BTreeMap::from([("aws".to_string(), a.0), ("proxmox".to_string(), p.0)]),
+    };
+    let ((home_a, name_a), (home_p, name_p)) = (rb.mm2_of("aws"), rb.mm2_of("proxmox"));
+    match layout {
+        Layout::Runbook => {
+            futures::try_join!(
+                wait_mm2_judged(bed, home_a, ns, &name_a, timeout),
+                wait_mm2_judged(bed, home_p, ns, &name_p, timeout)
+            )?;
+        }
+        Layout::Working | Layout::WorkingV1 => {
+            futures::try_join!(
+                wait_mm2_ready(bed, home_a, ns, &name_a, timeout),
+                wait_mm2_ready(bed, home_p, ns, &name_p, timeout)
+            )?;
+        }
+    }
+    Ok(rb)
+}
+
+/// Waits until the operator has written a Ready or NotReady condition for the current generation
+/// of KafkaMirrorMaker2 `ns/name` in `alias`; returns it read at v1beta2.
+pub async fn wait_mm2_judged(
+    bed: &Bed,
+    alias: &str,
+    ns: &str,
+    name: &str,
+    timeout: Duration,
+) -> Result<DynamicObject> {
+    let client = bed.client(alias).await;
+    let api: Api<DynamicObject> = Api::namespaced_with(client, ns, &crds::mm2("v1beta2"));
+    let deadline = Instant::now() + timeout;
+    loop {
+        let o = api.get_opt(name).await?;
+        if let Some(o) = &o {
+            let st = &o.data["status"];
+            let judged = st["conditions"]
+                .as_array()
+                .is_some_and(|cs| cs.iter().any(|c| c["type"] == "Ready" || c["type"] == "NotReady"));
+            if judged && st["observedGeneration"].as_i64() == o.metadata.generation {
+                return Ok(o.clone());
+            }
+        }
+        if Instant::now() > deadline {
+            bail!(
+                "{alias}: KafkaMirrorMaker2 {ns}/{name} not judged by the operator after {timeout:?} ({:?})",
+                o.map(|o| o.data["status"].clone())
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 /// The `mm2-user` SCRAM password in cluster `alias`, namespace `ns`.

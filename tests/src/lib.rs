@@ -16,6 +16,6 @@ pub use bed::{ALIASES, Bed, Cluster, DEFAULT_NS, ExtraCluster, FLUX_NS, bed, pro
 pub use crds::fallback_crds;
 pub use doubles::{Doubles, HttpResponse, RecordedRequest};
 pub use fixtures::{
-    PeerSecret, Runbook, RunbookOptions, install_mm2_v1, install_runbook, install_runbook_with, password_of,
-    wait_mm2_ready,
+    Layout, PeerSecret, Runbook, RunbookOptions, install_mm2_v1, install_runbook, install_runbook_with,
+    install_working, password_of, wait_mm2_judged, wait_mm2_ready,
 };

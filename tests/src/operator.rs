@@ -34,6 +34,7 @@ use serde_json::{Value, json};
 use crate::bed::{PodIps, client_for};
 use crate::crds;
 use crate::doubles::Doubles;
+use mm2_core::mm2::validation;
 
 /// Minimum time between a change of the CR and the status that answers it.
 pub const RECONCILE_DELAY: Duration = Duration::from_millis(300);
@@ -210,44 +211,24 @@ fn condition(prev: &Value, typ: &str, reason: Option<&str>, message: Option<&str
     c
 }
 
-/// `DeprecatedFields` warnings for v1beta2-only fields in use.
-fn deprecation_warnings(spec: &Value, version: &str, prev: &Value, now: &str) -> Vec<Value> {
-    if version != "v1beta2" {
-        return Vec::new();
-    }
-    let api = "kafka.strimzi.io/v1beta2";
-    let mut paths: Vec<(String, String)> = Vec::new();
-    for f in ["connectCluster", "clusters"] {
-        if !spec[f].is_null() {
-            paths.push((f.into(), format!("spec.{f}")));
-        }
-    }
-    let mut seen = HashSet::new();
-    for m in spec["mirrors"].as_array().into_iter().flatten() {
-        for f in [
-            "sourceCluster",
-            "targetCluster",
-            "heartbeatConnector",
-            "topicsBlacklistPattern",
-            "groupsBlacklistPattern",
-        ] {
-            if !m[f].is_null() && seen.insert(f) {
-                paths.push((f.into(), format!("spec.mirrors.{f}")));
-            }
-        }
-        for c in ["sourceConnector", "checkpointConnector", "heartbeatConnector"] {
-            if !m[c]["pause"].is_null() && seen.insert("pause") {
-                paths.push(("pause".into(), format!("spec.mirrors.{c}.pause")));
-            }
-        }
-    }
-    paths
-        .into_iter()
-        .map(|(prop, path)| {
-            let msg = format!("In API version {api} the {prop} property at path {path} has been deprecated.");
+/// `DeprecatedFields` warnings, worded by mm2-core's port of Strimzi's `ValidationVisitor`.
+/// The 0.51 operator reads every KafkaMirrorMaker2 at `v1beta2` (its `@Version`), so that is the
+/// API version the message names; a v1-shaped object has no deprecated field to report.
+fn deprecation_warnings(obj: &DynamicObject, prev: &Value, now: &str) -> Vec<Value> {
+    let name = obj.metadata.name.clone().unwrap_or_default();
+    let ns = obj.metadata.namespace.clone().unwrap_or_default();
+    validation::deprecations(&obj.data["spec"])
+        .iter()
+        .map(|d| {
+            let msg = d.message(&ns, &name, "kafka.strimzi.io/v1beta2");
             condition(prev, "Warning", Some("DeprecatedFields"), Some(&msg), now)
         })
         .collect()
+}
+
+/// Whether Strimzi 0.51 would run this object at all (`KafkaMirrorMaker2Cluster.fromCrd`).
+pub fn is_valid(obj: &DynamicObject) -> bool {
+    obj.data["spec"].is_object() && validation::validate(Some(&obj.data["spec"])).is_ok()
 }
 
 /// The status Strimzi 0.51 would write for this object, read at `version`.
@@ -257,7 +238,7 @@ pub fn desired_status(obj: &DynamicObject, version: &str, now: &str) -> Value {
     let generation = obj.metadata.generation.unwrap_or(1);
     let spec = &obj.data["spec"];
     let prev = &obj.data["status"];
-    let warnings = deprecation_warnings(spec, version, prev, now);
+    let warnings = deprecation_warnings(obj, prev, now);
 
     if annotation(obj, PAUSE_ANNOTATION) == Some("true") {
         let mut conds = warnings;
@@ -269,15 +250,31 @@ pub fn desired_status(obj: &DynamicObject, version: &str, now: &str) -> Value {
         s["replicas"] = json!(0);
         return s;
     }
+    // AbstractOperator: a null spec gets its own NotReady, without the validation warnings.
     if !spec.is_object() {
         let c = condition(
             prev,
             "NotReady",
-            Some("InvalidResourceException"),
+            Some(validation::INVALID_REASON),
             Some("Spec cannot be null"),
             now,
         );
         return json!({"conditions": [c], "observedGeneration": generation});
+    }
+    // KafkaMirrorMaker2AssemblyOperator.createOrUpdate: fromCrd validates first; on an
+    // InvalidResourceException the status is exactly the NotReady condition plus observedGeneration
+    // (StatusUtils.setStatusConditionAndObservedGeneration), then AbstractOperator appends the
+    // deprecation warnings. Nothing else is created: no replicas, url, labelSelector or connectors.
+    if let Err(invalid) = validation::validate(Some(spec)) {
+        let mut conds = vec![condition(
+            prev,
+            "NotReady",
+            Some(validation::INVALID_REASON),
+            Some(&invalid.message()),
+            now,
+        )];
+        conds.extend(warnings);
+        return json!({"conditions": conds, "observedGeneration": generation});
     }
 
     let replicas = spec["replicas"].as_i64().unwrap_or(3).max(0);
@@ -360,8 +357,8 @@ pub fn desired_status(obj: &DynamicObject, version: &str, now: &str) -> Value {
         }
     }
     let failed = connectors.iter().any(|c| c["connector"]["state"] == "FAILED");
-    let mut conds = warnings;
-    conds.push(if failed {
+    // The reconcile's own condition first, then the warnings AbstractOperator appends.
+    let mut conds = vec![if failed {
         condition(
             prev,
             "NotReady",
@@ -371,7 +368,8 @@ pub fn desired_status(obj: &DynamicObject, version: &str, now: &str) -> Value {
         )
     } else {
         condition(prev, "Ready", None, None, now)
-    });
+    }];
+    conds.extend(warnings);
     let mut s = json!({"conditions": conds, "observedGeneration": generation});
     if replicas > 0 {
         s["url"] = json!(format!("http://{component}-api.{ns}.svc:8083"));
@@ -556,7 +554,9 @@ impl Operator {
         let current = obj.data["status"].clone();
         let alias = self.cfg.alias.clone();
 
-        if !paused {
+        // An invalid MM2 stops the reconcile before anything is created (and leaves what an
+        // earlier valid generation created alone, as Strimzi does).
+        if !paused && is_valid(obj) {
             self.reconcile_pods(client, uid, obj, version, pods).await?;
         }
 

@@ -110,10 +110,11 @@ async fn direction_report(topo: &Topology, d: &Direction, opts: &LagOptions) -> 
         advice: vec![],
         error: Some(error),
     };
-    let Some(route) = topo.routes_for(d).into_iter().next() else {
-        let err = topo
-            .context_of(&d.source)
-            .and_then(|c| topo.problem(c))
+    let cands = crate::mm2::serving::candidates(topo, d);
+    let Some(first) = cands.first() else {
+        let err = [&d.target, &d.source]
+            .into_iter()
+            .find_map(|a| topo.context_of(a).and_then(|c| topo.problem(c)))
             .map(Problem::from_error)
             .unwrap_or(Problem {
                 kind: "not-found",
@@ -123,6 +124,25 @@ async fn direction_report(topo: &Topology, d: &Direction, opts: &LagOptions) -> 
             });
         return empty(err);
     };
+    // A rejected MM2 runs no worker: there is no lag to read, only the reason.
+    if let Some(r) = &first.rejection {
+        return empty(Problem {
+            kind: "invalid",
+            context: Some(first.mm2.context.clone()),
+            message: format!(
+                "{}/{} is rejected by Strimzi ({}: {}): no worker runs, so there is no lag to read",
+                first.mm2.namespace, first.mm2.name, r.reason, r.message
+            ),
+            hint: Some(match &r.fix {
+                Some(f) => format!(
+                    "{}; `{f}` prints the manifests of a layout that runs",
+                    r.explanation
+                ),
+                None => r.explanation.clone(),
+            }),
+        });
+    }
+    let route = first.route;
     let (Some(mm2), Some(cc)) = (topo.mm2(route), topo.clients.get(&route.context)) else {
         return empty(Problem {
             kind: "error",

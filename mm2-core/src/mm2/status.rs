@@ -10,6 +10,7 @@ use crate::clients::{ContextClient, Op};
 use crate::direction::Direction;
 use crate::error::{Error, Result};
 use crate::mm2::inventory::Mm2Object;
+use crate::mm2::layout::{self, Rejection};
 use crate::resources::flux::{self, FluxOwner, KustomizationSpec, KustomizationStatus};
 use crate::resources::strimzi::{ConnectorKind, ConnectorState, Mm2Shape};
 use crate::resources::{Condition, api_resource, condition};
@@ -25,6 +26,8 @@ pub const SCHEMA: &str = "kubectl-mm2.dev/status/v1";
 pub enum Verdict {
     Healthy,
     Degraded,
+    /// Strimzi rejects the KafkaMirrorMaker2 (InvalidResourceException): nothing runs.
+    Invalid,
     Unreachable,
 }
 
@@ -32,7 +35,7 @@ impl Verdict {
     pub fn exit_code(self) -> u8 {
         match self {
             Verdict::Healthy => crate::error::exit::OK,
-            Verdict::Degraded => crate::error::exit::DEGRADED,
+            Verdict::Degraded | Verdict::Invalid => crate::error::exit::DEGRADED,
             Verdict::Unreachable => crate::error::exit::UNREACHABLE,
         }
     }
@@ -84,7 +87,21 @@ pub struct DirectionStatus {
     pub verdict: Verdict,
     /// Why the direction could not be read (unreachable, forbidden ...).
     pub error: Option<Problem>,
+    /// The MM2 that runs the direction (a valid one when there is one).
     pub mm2: Option<Mm2Report>,
+    /// Every other KafkaMirrorMaker2 that also serves this direction (mid-migration leftovers,
+    /// duplicates): each one listed, never silently dropped.
+    pub also_served_by: Vec<OtherMm2>,
+}
+
+/// Another KafkaMirrorMaker2 serving the same direction.
+#[derive(Debug, Clone, Serialize)]
+pub struct OtherMm2 {
+    pub name: String,
+    pub namespace: String,
+    pub context: String,
+    /// Strimzi rejects it (so it replicates nothing) when set.
+    pub rejection: Option<Rejection>,
 }
 
 /// Everything about the KafkaMirrorMaker2 that runs a direction.
@@ -106,6 +123,8 @@ pub struct Mm2Report {
     pub observed_generation: Option<i64>,
     pub reconciled: bool,
     pub reconciliation_paused: bool,
+    /// Set when Strimzi rejects this MM2: then no connector exists and nothing replicates.
+    pub rejection: Option<Rejection>,
     pub connectors: Vec<ConnectorReport>,
     pub secrets: Vec<SecretReport>,
     pub flux: Option<FluxReport>,
@@ -254,12 +273,19 @@ async fn direction_status(topo: &Topology, d: &Direction, live: bool) -> Directi
         verdict,
         error,
         mm2,
+        also_served_by: Vec::new(),
     };
-    let routes = topo.routes_for(d);
+    let mut routes = topo.routes_for(d);
+    // The one that runs first: a rejected MM2 replicates nothing.
+    routes.sort_by_key(|r| topo.mm2(r).is_none_or(|m| judge(m).is_some()));
     let Some(route) = routes.first() else {
-        // Not found: explain with the problem of the context this direction should run in.
-        let ctx = topo.context_of(&d.source);
-        if let Some(err) = ctx.and_then(|c| topo.problem(c)) {
+        // Not found: explain with the problem of a context this direction could run in (its
+        // target in the layout Strimzi runs, its source in the runbook's).
+        let ctx = topo.context_of(&d.target).or(topo.context_of(&d.source));
+        let err = [&d.target, &d.source]
+            .into_iter()
+            .find_map(|a| topo.context_of(a).and_then(|c| topo.problem(c)));
+        if let Some(err) = err {
             let verdict = if err.is_unreachable() {
                 Verdict::Unreachable
             } else {
@@ -284,13 +310,52 @@ async fn direction_status(topo: &Topology, d: &Direction, live: bool) -> Directi
     let (Some(mm2), Some(cc)) = (topo.mm2(route), topo.clients.get(&route.context)) else {
         return base(Verdict::Degraded, None, None);
     };
-    let report = mm2_report(cc, mm2, route, live).await;
-    let verdict = if report.findings.is_empty() {
+    let mut report = mm2_report(cc, mm2, route, live).await;
+    let others: Vec<OtherMm2> = routes[1..]
+        .iter()
+        .filter_map(|r| topo.mm2(r))
+        .map(|m| OtherMm2 {
+            name: m.name.clone(),
+            namespace: m.namespace.clone(),
+            context: m.context.clone(),
+            rejection: judge(m),
+        })
+        .collect();
+    report.findings.extend(duplicate_findings(d, &report, &others));
+    let verdict = if report.rejection.is_some() {
+        Verdict::Invalid
+    } else if report.findings.is_empty() {
         Verdict::Healthy
     } else {
         Verdict::Degraded
     };
-    base(verdict, None, Some(report))
+    let mut out = base(verdict, None, Some(report));
+    out.also_served_by = others;
+    out
+}
+
+fn judge(m: &Mm2Object) -> Option<Rejection> {
+    layout::judge(&m.obj.data["spec"], m.status.as_ref(), m.generation())
+}
+
+/// Findings about the other MM2s of a direction: a second running one double-writes the target;
+/// a rejected leftover is harmless but should leave Git.
+pub fn duplicate_findings(d: &Direction, primary: &Mm2Report, others: &[OtherMm2]) -> Vec<String> {
+    let mut out = Vec::new();
+    for o in others {
+        let at = format!("{} in {} (namespace {})", o.name, o.context, o.namespace);
+        match (&o.rejection, &primary.rejection) {
+            (None, None) => out.push(format!(
+                "{d} is served twice: {at} also replicates it, so every record is written to the target twice — delete one of them from its Flux path"
+            )),
+            (Some(_), None) => out.push(format!(
+                "{at} also names {d} but Strimzi rejects it (nothing runs there): remove it from its Flux path now that {} in {} runs the direction",
+                primary.name, primary.context
+            )),
+            (_, Some(_)) => out.push(format!("{at} also names {d}")),
+        }
+    }
+    out
 }
 
 /// The report for one MM2 route.
@@ -300,6 +365,22 @@ pub async fn mm2_report(cc: &ContextClient, mm2: &Mm2Object, route: &Route, live
     let status = mm2.status.clone().unwrap_or_default();
     let spec_route = spec.routes().into_iter().find(|r| r.index == route.mirror_index);
     let mut findings = Vec::new();
+    // A rejected MM2 has no pods and no connectors: say why once, first, instead of listing every
+    // consequence as if something had broken.
+    let rejection = judge(mm2);
+    if let Some(r) = &rejection {
+        findings.push(format!(
+            "Strimzi rejects this KafkaMirrorMaker2 ({}: {}) — {}{}",
+            r.reason,
+            r.message,
+            r.explanation,
+            r.fix
+                .as_ref()
+                .map(|f| format!("; `{f}` prints the manifests that run"))
+                .unwrap_or_default()
+        ));
+    }
+    let rejected = rejection.is_some();
 
     let (pods, ready_pods) = match pods_of(cc, mm2).await {
         Ok(p) => p,
@@ -325,6 +406,7 @@ pub async fn mm2_report(cc: &ContextClient, mm2: &Mm2Object, route: &Route, live
 
     match ready {
         Some(c) if c.type_ == "Ready" && c.status == "True" => {}
+        Some(_) if rejected => {}
         Some(c) => findings.push(format!(
             "{} {}: {}",
             c.type_,
@@ -342,7 +424,7 @@ pub async fn mm2_report(cc: &ContextClient, mm2: &Mm2Object, route: &Route, live
             crate::resources::strimzi::PAUSE_RECONCILIATION
         ));
     }
-    if !mm2.reconciled() && !mm2.reconciliation_paused() {
+    if !mm2.reconciled() && !mm2.reconciliation_paused() && !rejected {
         findings.push(format!(
             "generation {} not yet reconciled (observedGeneration {})",
             mm2.generation().unwrap_or_default(),
@@ -354,11 +436,16 @@ pub async fn mm2_report(cc: &ContextClient, mm2: &Mm2Object, route: &Route, live
     }
     if let (Some(want), Some(have)) = (spec.replicas, ready_pods)
         && have < want
+        && !rejected
     {
         findings.push(format!("{have}/{want} Connect workers ready"));
     }
 
-    let connectors = connector_reports(mm2, route.mirror_index, d, &mut findings);
+    let connectors = if rejected {
+        Vec::new()
+    } else {
+        connector_reports(mm2, route.mirror_index, d, &mut findings)
+    };
     let secrets = secret_reports(cc, mm2).await;
     for s in &secrets {
         if s.present == Some(false) {
@@ -394,6 +481,7 @@ pub async fn mm2_report(cc: &ContextClient, mm2: &Mm2Object, route: &Route, live
         observed_generation: status.observed_generation,
         reconciled: mm2.reconciled(),
         reconciliation_paused: mm2.reconciliation_paused(),
+        rejection,
         connectors,
         secrets,
         flux,

@@ -9,7 +9,7 @@ use kube::api::{Api, DynamicObject, ListParams, Patch, PatchParams, PostParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use mm2_e2e::bed::client_for;
 use mm2_e2e::fixtures::{self, mm2_name, mm2_pods};
-use mm2_e2e::{ALIASES, Bed, DEFAULT_NS, PeerSecret, RunbookOptions, bed, crds};
+use mm2_e2e::{ALIASES, Bed, DEFAULT_NS, Layout, PeerSecret, RunbookOptions, bed, crds};
 use serde_json::{Value, json};
 
 fn ready(o: &DynamicObject) -> bool {
@@ -134,7 +134,10 @@ async fn viewer_reads_but_cannot_write() {
         let client = b.viewer_client(alias).await;
         let mm2: Api<DynamicObject> = Api::namespaced_with(client.clone(), DEFAULT_NS, &crds::mm2("v1beta2"));
         let o = mm2.get(&mm2_name(alias)).await.expect("viewer can get MM2");
-        assert!(ready(&o));
+        assert!(
+            o.data["status"]["conditions"].is_array(),
+            "viewer reads the status too"
+        );
         for ar in [crds::service_export(), crds::kafka_user("v1beta2")] {
             let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), DEFAULT_NS, &ar);
             assert!(
@@ -361,19 +364,85 @@ async fn runbook_fixtures_match_the_runbook() {
     }
 }
 
+/// One namespace with the working layout, shared by the bed tests that need running MM2s.
+async fn working_ns() -> &'static str {
+    static ONCE: tokio::sync::OnceCell<()> = tokio::sync::OnceCell::const_new();
+    const NS: &str = "t-bed-working";
+    ONCE.get_or_init(|| async {
+        fixtures::install_working(bed(), NS)
+            .await
+            .expect("working layout");
+    })
+    .await;
+    NS
+}
+
 #[tokio::test]
-async fn operator_makes_runbook_mm2_ready_with_pods() {
+async fn operator_rejects_the_runbook_layout_exactly_as_strimzi_0_51() {
+    // KafkaMirrorMaker2Cluster.validateAndUpdateToNewAPI + AbstractOperator at 0.51.0: one
+    // NotReady InvalidResourceException condition, then the DeprecatedFields warnings; no
+    // replicas, url, labelSelector or connectors; no pods.
     let b = bed();
     for alias in ALIASES {
         let name = mm2_name(alias);
-        let peer = Bed::peer(alias);
         let o = get_mm2(alias, DEFAULT_NS, &name, "v1beta2").await;
+        let st = &o.data["status"];
+        let conds = st["conditions"].as_array().expect("conditions");
+        assert_eq!(conds[0]["type"], "NotReady", "{st}");
+        assert_eq!(conds[0]["status"], "True");
+        assert_eq!(conds[0]["reason"], "InvalidResourceException");
+        assert_eq!(
+            conds[0]["message"],
+            "The .spec.mirrors[].targetCluster alias is not the same as the actual target cluster alias."
+        );
+        assert!(conds[0]["lastTransitionTime"].is_string());
+        let warnings: BTreeSet<&str> = conds[1..]
+            .iter()
+            .inspect(|c| {
+                assert_eq!(
+                    (&c["type"], &c["reason"]),
+                    (&json!("Warning"), &json!("DeprecatedFields"))
+                )
+            })
+            .map(|c| c["message"].as_str().unwrap())
+            .collect();
+        assert_eq!(warnings.len(), 5, "{warnings:?}");
+        assert!(warnings.contains(
+            format!(
+                "In resource KafkaMirrorMaker2({DEFAULT_NS}/{name}) in API version kafka.strimzi.io/v1beta2 the \
+                 connectCluster property at path spec.connectCluster has been deprecated, and should now be \
+                 configured using .spec.target. The `connectCluster` property is deprecated and will be removed \
+                 in the `v1` CRD API."
+            )
+            .as_str()
+        ));
+        assert_eq!(st["observedGeneration"].as_i64(), o.metadata.generation);
+        let keys: BTreeSet<&str> = st.as_object().unwrap().keys().map(String::as_str).collect();
+        assert_eq!(keys, BTreeSet::from(["conditions", "observedGeneration"]), "{st}");
+        let pods: Api<Pod> = Api::namespaced(b.client(alias).await, DEFAULT_NS);
+        let lp = kube::api::ListParams::default().labels(&format!("strimzi.io/cluster={name}"));
+        assert!(
+            pods.list(&lp).await.unwrap().items.is_empty(),
+            "no pods for a rejected MM2"
+        );
+    }
+}
+
+#[tokio::test]
+async fn operator_makes_working_mm2_ready_with_pods() {
+    let b = bed();
+    let ns = working_ns().await;
+    for alias in ALIASES {
+        // The working layout: the MM2 in `alias` replicates peer->alias.
+        let peer = Bed::peer(alias);
+        let name = format!("mm2-{peer}-to-{alias}");
+        let o = get_mm2(alias, ns, &name, "v1beta2").await;
         let st = &o.data["status"];
         assert!(ready(&o), "{st}");
         assert_eq!(st["observedGeneration"].as_i64(), o.metadata.generation);
         assert_eq!(
             st["url"],
-            json!(format!("http://{name}-mirrormaker2-api.rciis-prod.svc:8083"))
+            json!(format!("http://{name}-mirrormaker2-api.{ns}.svc:8083"))
         );
         assert_eq!(st["replicas"], 2);
         let names: Vec<&str> = st["connectors"]
@@ -385,9 +454,9 @@ async fn operator_makes_runbook_mm2_ready_with_pods() {
         assert_eq!(
             names,
             [
-                format!("{alias}->{peer}.MirrorCheckpointConnector"),
-                format!("{alias}->{peer}.MirrorHeartbeatConnector"),
-                format!("{alias}->{peer}.MirrorSourceConnector"),
+                format!("{peer}->{alias}.MirrorCheckpointConnector"),
+                format!("{peer}->{alias}.MirrorHeartbeatConnector"),
+                format!("{peer}->{alias}.MirrorSourceConnector"),
             ]
         );
         let source = &st["connectors"][2];
@@ -404,7 +473,7 @@ async fn operator_makes_runbook_mm2_ready_with_pods() {
             source["connector"]["worker_id"]
                 .as_str()
                 .unwrap()
-                .ends_with(&format!(".{name}-mirrormaker2.rciis-prod.svc:8083"))
+                .ends_with(&format!(".{name}-mirrormaker2.{ns}.svc:8083"))
         );
         let sel: BTreeSet<&str> = st["labelSelector"].as_str().unwrap().split(',').collect();
         assert!(sel.contains(format!("strimzi.io/cluster={name}").as_str()));
@@ -418,7 +487,7 @@ async fn operator_makes_runbook_mm2_ready_with_pods() {
         );
 
         let client = b.client(alias).await;
-        let pods: Api<Pod> = Api::namespaced(client.clone(), DEFAULT_NS);
+        let pods: Api<Pod> = Api::namespaced(client.clone(), ns);
         let net = if alias == "aws" { "198.18.1." } else { "198.18.2." };
         for p in mm2_pods(&name, 2) {
             let pod = pods.get(&p).await.unwrap();
@@ -432,7 +501,7 @@ async fn operator_makes_runbook_mm2_ready_with_pods() {
             assert!(!labels.contains_key("kustomize.toolkit.fluxcd.io/name"));
         }
         // The scale subresource works with the status the operator writes.
-        let mm2: Api<DynamicObject> = Api::namespaced_with(client.clone(), DEFAULT_NS, &crds::mm2("v1beta2"));
+        let mm2: Api<DynamicObject> = Api::namespaced_with(client.clone(), ns, &crds::mm2("v1beta2"));
         let scale = mm2.get_scale(&name).await.unwrap();
         assert_eq!(scale.status.unwrap().replicas, 2);
     }
@@ -469,17 +538,16 @@ async fn services_get_endpoints_from_broker_pods() {
 async fn metrics_and_connect_rest_through_the_pod_proxy() {
     let b = bed();
     let alias = "aws";
-    let name = mm2_name(alias);
+    let ns = working_ns().await;
+    let name = "mm2-proxmox-to-aws";
     let pod = format!("{name}-mirrormaker2-0");
     let text = "# TYPE kafka_connect_mirror_mirrorsourceconnector_replication_latency_ms gauge\n\
-kafka_connect_mirror_mirrorsourceconnector_replication_latency_ms{partition=\"0\",source=\"aws\",target=\"proxmox\",topic=\"aws.rect\",} 42.0\n";
-    b.doubles().set_metrics(alias, DEFAULT_NS, &pod, text);
+kafka_connect_mirror_mirrorsourceconnector_replication_latency_ms{partition=\"0\",source=\"proxmox\",target=\"aws\",topic=\"proxmox.rect\",} 42.0\n";
+    b.doubles().set_metrics(alias, ns, &pod, text);
     let client = b.client(alias).await;
-    let req = http::Request::get(format!(
-        "/api/v1/namespaces/{DEFAULT_NS}/pods/{pod}:9404/proxy/metrics"
-    ))
-    .body(vec![])
-    .unwrap();
+    let req = http::Request::get(format!("/api/v1/namespaces/{ns}/pods/{pod}:9404/proxy/metrics"))
+        .body(vec![])
+        .unwrap();
     let got = client
         .request_text(req)
         .await
@@ -487,25 +555,25 @@ kafka_connect_mirror_mirrorsourceconnector_replication_latency_ms{partition=\"0\
     assert_eq!(got, text);
     assert!(
         b.doubles()
-            .requests(alias, DEFAULT_NS, &pod)
+            .requests(alias, ns, &pod)
             .iter()
             .any(|r| r.port == 9404 && r.path() == "/metrics")
     );
 
     // Connect REST, from the connector status the operator wrote.
     let req = http::Request::get(format!(
-        "/api/v1/namespaces/{DEFAULT_NS}/pods/{pod}:8083/proxy/connectors?expand=status"
+        "/api/v1/namespaces/{ns}/pods/{pod}:8083/proxy/connectors?expand=status"
     ))
     .body(vec![])
     .unwrap();
     let body: Value = serde_json::from_str(&client.request_text(req).await.unwrap()).unwrap();
-    let o = get_mm2(alias, DEFAULT_NS, &name, "v1beta2").await;
+    let o = get_mm2(alias, ns, name, "v1beta2").await;
     for c in o.data["status"]["connectors"].as_array().unwrap() {
         let n = c["name"].as_str().unwrap();
         assert_eq!(&body[n]["status"], c, "{n}");
     }
     let req = http::Request::get(format!(
-        "/api/v1/namespaces/{DEFAULT_NS}/pods/{pod}:8083/proxy/connectors/aws%2D%3Eproxmox.MirrorSourceConnector/status"
+        "/api/v1/namespaces/{ns}/pods/{pod}:8083/proxy/connectors/proxmox%2D%3Eaws.MirrorSourceConnector/status"
     ))
     .body(vec![])
     .unwrap();
@@ -514,23 +582,21 @@ kafka_connect_mirror_mirrorsourceconnector_replication_latency_ms{partition=\"0\
 
     // An overridden route.
     b.doubles().set_route(
-        &mm2_e2e::doubles::PodKey::new(alias, DEFAULT_NS, &pod),
+        &mm2_e2e::doubles::PodKey::new(alias, ns, &pod),
         9404,
         "GET",
         "/metrics",
         mm2_e2e::HttpResponse::text(500, "boom"),
     );
-    let req = http::Request::get(format!(
-        "/api/v1/namespaces/{DEFAULT_NS}/pods/{pod}:9404/proxy/metrics"
-    ))
-    .body(vec![])
-    .unwrap();
+    let req = http::Request::get(format!("/api/v1/namespaces/{ns}/pods/{pod}:9404/proxy/metrics"))
+        .body(vec![])
+        .unwrap();
     let err = client.request_text(req).await.unwrap_err();
     assert!(
         matches!(&err, kube::Error::Api(s) if s.code == 500 && s.message.contains("boom")),
         "{err:?}"
     );
-    b.doubles().clear_routes(alias, DEFAULT_NS, &pod);
+    b.doubles().clear_routes(alias, ns, &pod);
 }
 
 #[tokio::test]
@@ -751,6 +817,7 @@ async fn runbook_in_its_own_namespace_with_clean_peer_secrets() {
         ns,
         RunbookOptions {
             peer_secret: PeerSecret::Clean,
+            layout: Layout::Working,
         },
     )
     .await
@@ -761,6 +828,7 @@ async fn runbook_in_its_own_namespace_with_clean_peer_secrets() {
         ns,
         RunbookOptions {
             peer_secret: PeerSecret::Clean,
+            layout: Layout::Working,
         },
     )
     .await
@@ -769,7 +837,7 @@ async fn runbook_in_its_own_namespace_with_clean_peer_secrets() {
     assert_ne!(rb.password("aws"), rb.password("proxmox"));
     for alias in ALIASES {
         let peer = Bed::peer(alias);
-        let o = get_mm2(alias, ns, &mm2_name(alias), "v1beta2").await;
+        let o = get_mm2(alias, ns, &format!("mm2-{peer}-to-{alias}"), "v1beta2").await;
         assert_eq!(
             o.data["spec"]["clusters"][1]["bootstrapServers"],
             json!(format!("kafka-bootstrap-{peer}.{ns}.svc.clusterset.local:9092"))

@@ -51,6 +51,7 @@ fn assert_no_secret(o: &Out, passwords: &[&str]) {
 async fn fresh(ns: &str) -> fixtures::Runbook {
     let opts = RunbookOptions {
         peer_secret: PeerSecret::Absent,
+        ..Default::default()
     };
     fixtures::install_runbook_with(bed(), ns, opts)
         .await

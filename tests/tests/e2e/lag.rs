@@ -4,19 +4,20 @@
 use crate::cli::{Out, mm2, run};
 use mm2_e2e::doubles::PodKey;
 use mm2_e2e::fixtures::mm2_pods;
-use mm2_e2e::{HttpResponse, PeerSecret, RunbookOptions, bed, fixtures};
+use mm2_e2e::{HttpResponse, bed, fixtures};
 use std::fmt::Write as _;
 
 const MM2: &str = "mm2-proxmox-to-aws";
+/// The cluster `MM2` runs in (its target).
+const HOME: &str = "aws";
 const CLIENT: &str = "\\\"proxmox->aws|proxmox->aws.MirrorSourceConnector|replication-consumer\\\"";
 
+/// The working layout: `mm2-proxmox-to-aws` runs in aws, so its pods (and their exporters)
+/// are aws pods.
 async fn fresh(ns: &str) {
-    let opts = RunbookOptions {
-        peer_secret: PeerSecret::Clean,
-    };
-    fixtures::install_runbook_with(bed(), ns, opts)
+    fixtures::install_working(bed(), ns)
         .await
-        .expect("install runbook");
+        .expect("install the working layout");
 }
 
 fn assert_code(o: &Out, code: i32) {
@@ -105,7 +106,7 @@ fn java(v: f64) -> String {
 }
 
 fn serve(ns: &str, pod: &str, m: Metrics) {
-    bed().doubles().set_metrics("proxmox", ns, pod, m.text);
+    bed().doubles().set_metrics(HOME, ns, pod, m.text);
 }
 
 fn pods() -> Vec<String> {
@@ -154,7 +155,7 @@ async fn healthy_direction_is_ok_with_numbers_from_the_pod_proxy() {
     assert_eq!(parts[0]["remote_topic"], "proxmox.orders");
     assert_eq!(d["lag"]["pods_scraped"], 2);
     // The doubles were reached through the API server's pod proxy, nothing else.
-    let reqs = bed().doubles().requests("proxmox", ns, &p[0]);
+    let reqs = bed().doubles().requests(HOME, ns, &p[0]);
     assert!(reqs.iter().any(|r| r.path() == "/metrics"), "{reqs:?}");
     let t = mm2(&["lag", "proxmox:aws", "-n", ns]);
     assert_code(&t, 0);
@@ -324,7 +325,7 @@ async fn one_pod_down_is_named_and_the_rest_still_show() {
             .strimzi_mirror("orders", 0, 10.0, 9.0, 1.0),
     );
     bed().doubles().set_route(
-        &PodKey::new("proxmox", ns, &p[1]),
+        &PodKey::new(HOME, ns, &p[1]),
         9404,
         "GET",
         "/metrics",
@@ -524,7 +525,7 @@ async fn prometheus_api_instead_of_the_pod_proxy() {
     assert!(
         !bed()
             .doubles()
-            .requests("proxmox", ns, &p[0])
+            .requests(HOME, ns, &p[0])
             .iter()
             .any(|r| r.path() == "/metrics")
     );
@@ -555,7 +556,7 @@ async fn prometheus_api_instead_of_the_pod_proxy() {
     // address, a selector-less Service and Endpoints pointing at the pod.
     use k8s_openapi::api::core::v1::{Endpoints, Pod};
     use kube::api::{Api, Patch, PatchParams};
-    let kc = bed().client("proxmox").await;
+    let kc = bed().client(HOME).await;
     let pods_api: Api<Pod> = Api::namespaced(kc.clone(), ns);
     let mm2_pod = pods_api.get(&p[0]).await.expect("MM2 pod");
     let node = mm2_pod.spec.and_then(|s| s.node_name).unwrap_or_default();

@@ -19,15 +19,13 @@ async fn mm2_obj(alias: &str, ns: &str, name: &str, version: &str) -> DynamicObj
         .expect("get mm2")
 }
 
-/// A namespace holding the runbook deployment with clean peer Secret copies (the runbook's own
-/// jq copies are deleted by the garbage collector within seconds), for a test that writes.
+/// A namespace holding the deployment in the layout Strimzi runs (each MM2 in its target
+/// cluster: `mm2-proxmox-to-aws` in aws) with clean peer Secret copies, for a test that needs
+/// replication running.
 async fn fresh(ns: &str) -> fixtures::Runbook {
-    let opts = mm2_e2e::RunbookOptions {
-        peer_secret: mm2_e2e::PeerSecret::Clean,
-    };
-    fixtures::install_runbook_with(bed(), ns, opts)
+    fixtures::install_working(bed(), ns)
         .await
-        .expect("install runbook")
+        .expect("install the working layout")
 }
 
 /// Drop Flux's ownership labels so the object is no longer Flux-managed.
@@ -292,13 +290,19 @@ async fn status_reports_both_directions_healthy() {
     assert_eq!(dirs, vec!["aws->proxmox", "proxmox->aws"]);
     let p2a = &j["directions"][1]["mm2"];
     assert_eq!(p2a["name"], "mm2-proxmox-to-aws");
-    assert_eq!(p2a["context"], "rciis-proxmox");
-    assert_eq!(p2a["connect_cluster"], "proxmox");
+    assert_eq!(p2a["context"], "rciis-aws");
+    assert_eq!(p2a["connect_cluster"], "aws");
     assert_eq!(p2a["api_version"], "kafka.strimzi.io/v1beta2");
+    // The working layout: the MM2 runs in aws, reads proxmox through the clusterset name.
+    assert_eq!(
+        p2a["source_bootstrap"],
+        format!("kafka-bootstrap-proxmox.{ns}.svc.clusterset.local:9092")
+    );
     assert_eq!(
         p2a["target_bootstrap"],
-        format!("kafka-bootstrap-aws.{ns}.svc.clusterset.local:9092")
+        format!("kafka-rciis-prod-kafka-bootstrap.{ns}.svc:9092")
     );
+    assert!(p2a["rejection"].is_null(), "{p2a}");
     assert_eq!(p2a["replicas"]["desired"], 2);
     assert_eq!(p2a["replicas"]["ready_pods"], 2);
     assert_eq!(p2a["ready"]["status"], "True");
@@ -325,7 +329,7 @@ async fn status_reports_both_directions_healthy() {
     );
     assert!(
         t.stderr
-            .contains("I [rciis-proxmox] get secrets t-status/mm2-user: ok in"),
+            .contains("I [rciis-aws] get secrets t-status/mm2-user: ok in"),
         "{t}"
     );
     assert!(t.stdout.contains("proxmox → aws  healthy"), "{t}");
@@ -351,29 +355,30 @@ async fn status_with_one_api_server_dead_shows_the_other_in_full_within_timeout(
     );
     let j = o.json();
     assert_eq!(j["verdict"], "unreachable");
+    // aws runs proxmox->aws (its target); proxmox runs aws->proxmox.
+    let p2a = j["directions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["direction"] == "proxmox->aws")
+        .expect("the dead cluster's direction is still listed");
+    assert_eq!(p2a["verdict"], "unreachable");
+    assert_eq!(p2a["error"]["context"], "rciis-aws");
     let a2p = j["directions"]
         .as_array()
         .unwrap()
         .iter()
         .find(|d| d["direction"] == "aws->proxmox")
         .unwrap();
-    assert_eq!(a2p["verdict"], "unreachable");
-    assert_eq!(a2p["error"]["context"], "rciis-aws");
-    let p2a = j["directions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|d| d["direction"] == "proxmox->aws")
-        .unwrap();
-    assert_eq!(p2a["verdict"], "healthy");
-    assert_eq!(p2a["mm2"]["connectors"].as_array().unwrap().len(), 3);
+    assert_eq!(a2p["verdict"], "healthy");
+    assert_eq!(a2p["mm2"]["connectors"].as_array().unwrap().len(), 3);
 }
 
 #[tokio::test]
 async fn status_flags_failed_connector_and_live_disagreement() {
     let ns = "t-failed";
     fresh(ns).await;
-    let client = bed().client("proxmox").await;
+    let client = bed().client("aws").await;
     let api = Api::<DynamicObject>::namespaced_with(client, ns, &crds::mm2("v1beta2"));
     let p = json!({"metadata": {"annotations": {"test.mm2.dev/fail-connector": "proxmox->aws.MirrorSourceConnector"}}});
     api.patch("mm2-proxmox-to-aws", &PatchParams::default(), &Patch::Merge(p))
@@ -398,7 +403,7 @@ async fn status_flags_failed_connector_and_live_disagreement() {
         "restart advice: {o}"
     );
     // Pausing a FAILED connector is refused with the way out.
-    unflux("proxmox", ns, "mm2-proxmox-to-aws").await;
+    unflux("aws", ns, "mm2-proxmox-to-aws").await;
     let pz = mm2(&["pause", "proxmox:aws", "-n", ns]);
     assert_code(&pz, 6);
     assert!(
@@ -413,13 +418,13 @@ async fn status_flags_failed_connector_and_live_disagreement() {
 async fn pause_waits_for_the_operator_and_is_idempotent_then_resume() {
     let ns = "t-pause";
     fresh(ns).await;
-    unflux("proxmox", ns, "mm2-proxmox-to-aws").await;
-    let before = mm2_obj("proxmox", ns, "mm2-proxmox-to-aws", "v1beta2").await;
+    unflux("aws", ns, "mm2-proxmox-to-aws").await;
+    let before = mm2_obj("aws", ns, "mm2-proxmox-to-aws", "v1beta2").await;
 
     let o = mm2(&["pause", "proxmox->aws", "-n", ns, "--timeout", "30s"]);
     assert_code(&o, 0);
     assert!(o.stderr.contains("reported PAUSED"), "{o}");
-    let after = mm2_obj("proxmox", ns, "mm2-proxmox-to-aws", "v1beta2").await;
+    let after = mm2_obj("aws", ns, "mm2-proxmox-to-aws", "v1beta2").await;
     let m = &after.data["spec"]["mirrors"][0];
     for k in ["sourceConnector", "checkpointConnector", "heartbeatConnector"] {
         assert_eq!(m[k]["state"], "paused", "{k}");
@@ -449,12 +454,12 @@ async fn pause_waits_for_the_operator_and_is_idempotent_then_resume() {
         again.stdout.contains("already paused") && again.stdout.contains("unchanged"),
         "{again}"
     );
-    let same = mm2_obj("proxmox", ns, "mm2-proxmox-to-aws", "v1beta2").await;
+    let same = mm2_obj("aws", ns, "mm2-proxmox-to-aws", "v1beta2").await;
     assert_eq!(same.metadata.resource_version, rv);
 
     let r = mm2(&["resume", "proxmox-to-aws", "-n", ns, "--timeout", "30s"]);
     assert_code(&r, 0);
-    let resumed = mm2_obj("proxmox", ns, "mm2-proxmox-to-aws", "v1beta2").await;
+    let resumed = mm2_obj("aws", ns, "mm2-proxmox-to-aws", "v1beta2").await;
     for (name, state, tasks) in connector_states(&resumed) {
         assert_eq!(state, "RUNNING", "{name}");
         assert!(tasks.iter().all(|t| t == "RUNNING"));
@@ -466,7 +471,7 @@ async fn pause_waits_for_the_operator_and_is_idempotent_then_resume() {
 async fn stop_one_connector_without_waiting() {
     let ns = "t-stop";
     fresh(ns).await;
-    unflux("aws", ns, "mm2-aws-to-proxmox").await;
+    unflux("proxmox", ns, "mm2-aws-to-proxmox").await;
     let o = mm2(&[
         "pause",
         "aws:proxmox",
@@ -479,7 +484,7 @@ async fn stop_one_connector_without_waiting() {
     ]);
     assert_code(&o, 0);
     assert!(!o.stderr.contains("reported"), "--wait=false must not wait: {o}");
-    let obj = mm2_obj("aws", ns, "mm2-aws-to-proxmox", "v1beta2").await;
+    let obj = mm2_obj("proxmox", ns, "mm2-aws-to-proxmox", "v1beta2").await;
     let m = &obj.data["spec"]["mirrors"][0];
     assert_eq!(m["sourceConnector"]["state"], "stopped");
     assert!(m["checkpointConnector"].get("state").is_none());
@@ -496,7 +501,7 @@ async fn stop_one_connector_without_waiting() {
     assert_code(&w, 0);
     let mut ok = false;
     for _ in 0..50 {
-        let obj = mm2_obj("aws", ns, "mm2-aws-to-proxmox", "v1beta2").await;
+        let obj = mm2_obj("proxmox", ns, "mm2-aws-to-proxmox", "v1beta2").await;
         if connector_states(&obj)
             .iter()
             .any(|(n, s, t)| n.ends_with("MirrorSourceConnector") && s == "STOPPED" && t.is_empty())
@@ -513,8 +518,8 @@ async fn stop_one_connector_without_waiting() {
 async fn timeout_when_the_operator_does_not_act() {
     let ns = "t-frozen";
     fresh(ns).await;
-    unflux("proxmox", ns, "mm2-proxmox-to-aws").await;
-    let client = bed().client("proxmox").await;
+    unflux("aws", ns, "mm2-proxmox-to-aws").await;
+    let client = bed().client("aws").await;
     let api = Api::<DynamicObject>::namespaced_with(client, ns, &crds::mm2("v1beta2"));
     let p = json!({"metadata": {"annotations": {"test.mm2.dev/operator": "frozen"}}});
     api.patch("mm2-proxmox-to-aws", &PatchParams::default(), &Patch::Merge(p))
@@ -532,8 +537,8 @@ async fn timeout_when_the_operator_does_not_act() {
 async fn pause_reconciliation_is_refused_unless_forced() {
     let ns = "t-paused-rec";
     fresh(ns).await;
-    unflux("proxmox", ns, "mm2-proxmox-to-aws").await;
-    let client = bed().client("proxmox").await;
+    unflux("aws", ns, "mm2-proxmox-to-aws").await;
+    let client = bed().client("aws").await;
     let api = Api::<DynamicObject>::namespaced_with(client, ns, &crds::mm2("v1beta2"));
     let p = json!({"metadata": {"annotations": {"strimzi.io/pause-reconciliation": "true"}}});
     api.patch("mm2-proxmox-to-aws", &PatchParams::default(), &Patch::Merge(p))
@@ -614,8 +619,8 @@ async fn v1_shape_object_pauses_and_resumes_at_v1() {
 async fn concurrent_pauses_of_different_connectors_lose_nothing() {
     let ns = "t-concurrent";
     fresh(ns).await;
-    unflux("proxmox", ns, "mm2-proxmox-to-aws").await;
-    let before = mm2_obj("proxmox", ns, "mm2-proxmox-to-aws", "v1beta2").await;
+    unflux("aws", ns, "mm2-proxmox-to-aws").await;
+    let before = mm2_obj("aws", ns, "mm2-proxmox-to-aws", "v1beta2").await;
     let kinds = ["source", "checkpoint", "heartbeat"];
     let handles: Vec<_> = kinds
         .iter()
@@ -639,7 +644,7 @@ async fn concurrent_pauses_of_different_connectors_lose_nothing() {
         let o = h.join().unwrap();
         assert_code(&o, 0);
     }
-    let after = mm2_obj("proxmox", ns, "mm2-proxmox-to-aws", "v1beta2").await;
+    let after = mm2_obj("aws", ns, "mm2-proxmox-to-aws", "v1beta2").await;
     for k in ["sourceConnector", "checkpointConnector", "heartbeatConnector"] {
         assert_eq!(after.data["spec"]["mirrors"][0][k]["state"], "paused", "{k} lost");
     }
@@ -652,7 +657,7 @@ async fn concurrent_pauses_of_different_connectors_lose_nothing() {
 async fn flux_managed_mm2_is_refused_by_default_with_three_ways_forward() {
     let ns = "t-flux";
     fresh(ns).await;
-    let before = mm2_obj("proxmox", ns, "mm2-proxmox-to-aws", "v1beta2").await;
+    let before = mm2_obj("aws", ns, "mm2-proxmox-to-aws", "v1beta2").await;
     let o = mm2(&["pause", "proxmox:aws", "-n", ns]);
     assert_code(&o, 6);
     for s in [
@@ -664,7 +669,7 @@ async fn flux_managed_mm2_is_refused_by_default_with_three_ways_forward() {
     ] {
         assert!(o.stderr.contains(s), "missing {s:?}: {o}");
     }
-    let same = mm2_obj("proxmox", ns, "mm2-proxmox-to-aws", "v1beta2").await;
+    let same = mm2_obj("aws", ns, "mm2-proxmox-to-aws", "v1beta2").await;
     assert_eq!(same.metadata.resource_version, before.metadata.resource_version);
 
     // --print-patch: a manifest change that applies cleanly and does exactly the pause.
@@ -681,7 +686,7 @@ async fn flux_managed_mm2_is_refused_by_default_with_three_ways_forward() {
     let patch: Value = serde_saphyr::from_str(&pp.stdout).expect("YAML patch");
     assert_eq!(patch["kind"], "KafkaMirrorMaker2");
     assert_eq!(patch["spec"]["mirrors"][0]["sourceConnector"]["state"], "paused");
-    let client = bed().client("proxmox").await;
+    let client = bed().client("aws").await;
     let api = Api::<DynamicObject>::namespaced_with(client, ns, &crds::mm2("v1beta2"));
     let merge = json!({"spec": patch["spec"].clone()});
     let applied = api
@@ -703,7 +708,7 @@ async fn flux_managed_mm2_is_refused_by_default_with_three_ways_forward() {
 async fn suspend_flux_then_resume_unsuspends_only_what_we_suspended() {
     let ns = "t-suspend";
     fresh(ns).await;
-    let client = bed().client("proxmox").await;
+    let client = bed().client("aws").await;
     let ks = Api::<DynamicObject>::namespaced_with(client.clone(), "flux-system", &crds::kustomization());
     // The Kustomization lives in flux-system, shared by tests: point the MM2 at a private one.
     let own = json!({"apiVersion": "kustomize.toolkit.fluxcd.io/v1", "kind": "Kustomization",
@@ -774,8 +779,8 @@ async fn suspend_flux_then_resume_unsuspends_only_what_we_suspended() {
 async fn viewer_pause_is_forbidden_and_writes_nothing() {
     let ns = "t-viewer";
     fresh(ns).await;
-    unflux("proxmox", ns, "mm2-proxmox-to-aws").await;
-    let before = mm2_obj("proxmox", ns, "mm2-proxmox-to-aws", "v1beta2").await;
+    unflux("aws", ns, "mm2-proxmox-to-aws").await;
+    let before = mm2_obj("aws", ns, "mm2-proxmox-to-aws", "v1beta2").await;
     let o = run(
         "kubectl-mm2",
         bed().viewer_kubeconfig(),
@@ -783,12 +788,11 @@ async fn viewer_pause_is_forbidden_and_writes_nothing() {
     );
     assert_code(&o, 7);
     assert!(
-        o.stderr.contains(
-            "context rciis-proxmox: forbidden: user may not patch kafkamirrormaker2s.kafka.strimzi.io"
-        ),
+        o.stderr
+            .contains("context rciis-aws: forbidden: user may not patch kafkamirrormaker2s.kafka.strimzi.io"),
         "{o}"
     );
-    let after = mm2_obj("proxmox", ns, "mm2-proxmox-to-aws", "v1beta2").await;
+    let after = mm2_obj("aws", ns, "mm2-proxmox-to-aws", "v1beta2").await;
     assert_eq!(after.metadata.resource_version, before.metadata.resource_version);
     // status works read-only.
     let s = run(
@@ -823,18 +827,18 @@ async fn non_tty_without_direction_lists_valid_ones() {
 async fn scale_goes_through_the_subresource_and_waits_for_pods() {
     let ns = "t-scale";
     fresh(ns).await;
-    unflux("proxmox", ns, "mm2-proxmox-to-aws").await;
+    unflux("aws", ns, "mm2-proxmox-to-aws").await;
     let o = mm2(&["scale", "proxmox:aws", "3", "-n", ns, "--timeout", "30s"]);
     assert_code(&o, 0);
     assert!(o.stderr.contains("3/3 workers ready"), "{o}");
-    let obj = mm2_obj("proxmox", ns, "mm2-proxmox-to-aws", "v1beta2").await;
+    let obj = mm2_obj("aws", ns, "mm2-proxmox-to-aws", "v1beta2").await;
     assert_eq!(obj.data["spec"]["replicas"], 3);
     assert_eq!(obj.data["status"]["replicas"], 3);
     // Only replicas changed (v1.20 does not record /scale writes in managedFields, so the
     // subresource is checked by what changed, not by who).
     let mut spec = obj.data["spec"].clone();
     spec["replicas"] = json!(2);
-    assert_eq!(spec, fixtures::runbook_mm2("proxmox", ns)["spec"]);
+    assert_eq!(spec, fixtures::working_mm2("aws", ns)["spec"]);
     let again = mm2(&["scale", "proxmox:aws", "3", "-n", ns]);
     assert_code(&again, 0);
     assert!(again.stdout.contains("unchanged"), "{again}");
@@ -849,6 +853,6 @@ async fn scale_goes_through_the_subresource_and_waits_for_pods() {
     );
     let tm = mm2(&["scale", "proxmox:aws", "--tasks-max", "10", "-n", ns]);
     assert_code(&tm, 0);
-    let obj = mm2_obj("proxmox", ns, "mm2-proxmox-to-aws", "v1beta2").await;
+    let obj = mm2_obj("aws", ns, "mm2-proxmox-to-aws", "v1beta2").await;
     assert_eq!(obj.data["spec"]["mirrors"][0]["sourceConnector"]["tasksMax"], 10);
 }

@@ -2,19 +2,16 @@
 //! Off a terminal the same commands must never prompt (see mm2_lifecycle's non-TTY test).
 
 use kube::api::{Api, DynamicObject, Patch, PatchParams};
-use mm2_e2e::{PeerSecret, RunbookOptions, bed, crds, fixtures};
+use mm2_e2e::{bed, crds, fixtures};
 use rexpect::process::WaitStatus;
 use serde_json::json;
 use std::process::Command;
 
 async fn fresh_unfluxed(ns: &str) {
-    let opts = RunbookOptions {
-        peer_secret: PeerSecret::Clean,
-    };
-    fixtures::install_runbook_with(bed(), ns, opts)
+    fixtures::install_working(bed(), ns)
         .await
-        .expect("install runbook");
-    for (alias, name) in [("proxmox", "mm2-proxmox-to-aws"), ("aws", "mm2-aws-to-proxmox")] {
+        .expect("install the working layout");
+    for (alias, name) in [("aws", "mm2-proxmox-to-aws"), ("proxmox", "mm2-aws-to-proxmox")] {
         let api = Api::<DynamicObject>::namespaced_with(bed().client(alias).await, ns, &crds::mm2("v1beta2"));
         let p = json!({"metadata": {"labels": {"kustomize.toolkit.fluxcd.io/name": null, "kustomize.toolkit.fluxcd.io/namespace": null}}});
         api.patch(name, &PatchParams::default(), &Patch::Merge(p))
@@ -63,11 +60,11 @@ async fn picker_lists_directions_with_their_state_and_pauses_the_chosen_one() {
     p.exp_eof().unwrap();
     assert_eq!(exit_code(&p), 0);
     assert_eq!(
-        source_state("proxmox", ns, "mm2-proxmox-to-aws").await.as_deref(),
+        source_state("aws", ns, "mm2-proxmox-to-aws").await.as_deref(),
         Some("paused")
     );
     assert_eq!(
-        source_state("aws", ns, "mm2-aws-to-proxmox").await,
+        source_state("proxmox", ns, "mm2-aws-to-proxmox").await,
         None,
         "the other direction untouched"
     );
@@ -86,6 +83,6 @@ async fn pausing_every_direction_asks_and_no_writes_nothing() {
     p.exp_string("aborted").expect("aborted");
     p.exp_eof().unwrap();
     assert_eq!(exit_code(&p), 6);
-    assert_eq!(source_state("proxmox", ns, "mm2-proxmox-to-aws").await, None);
-    assert_eq!(source_state("aws", ns, "mm2-aws-to-proxmox").await, None);
+    assert_eq!(source_state("aws", ns, "mm2-proxmox-to-aws").await, None);
+    assert_eq!(source_state("proxmox", ns, "mm2-aws-to-proxmox").await, None);
 }

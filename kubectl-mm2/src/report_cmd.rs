@@ -38,7 +38,8 @@ pub async fn run(g: &GlobalArgs, a: &ReportArgs) -> Result<u8> {
     let to_stdout = a.file.as_deref() == Some("-");
     if to_stdout && g.output.is_machine() {
         return Err(Error::Usage(
-            "-f - writes the archive to stdout, where -o json|yaml prints the outcome: pass -f FILE with -o".into(),
+            "-f - writes the archive to stdout, where -o json|yaml prints the outcome: pass -f FILE with -o"
+                .into(),
         ));
     }
     if to_stdout && std::io::stdout().is_terminal() {
@@ -111,11 +112,19 @@ fn write_archive(file: &str, bytes: &[u8]) -> Result<()> {
 fn summary(o: &ReportOutcome, bytes: usize) {
     let pal = Palette::for_stderr();
     let file = o.file.as_deref().unwrap_or("-");
-    let place = if file == "-" { "stdout".to_string() } else { file.to_string() };
+    let place = if file == "-" {
+        "stdout".to_string()
+    } else {
+        file.to_string()
+    };
     let reachable = o.contexts.iter().filter(|c| c.reachable).count();
     eprintln!(
         "{} wrote {place} ({bytes} bytes, {} files, {reachable}/{} contexts answered)",
-        if o.complete { pal.good("✔") } else { pal.warn("⚠") },
+        if o.complete {
+            pal.good("✔")
+        } else {
+            pal.warn("⚠")
+        },
         o.files.len(),
         o.contexts.len()
     );

@@ -10,4 +10,5 @@ mod completion;
 mod krew;
 mod lag;
 mod mm2_lifecycle;
+mod report;
 mod tty;

@@ -56,7 +56,7 @@ pub async fn run(g: &GlobalArgs, a: &ReportArgs) -> Result<u8> {
         logs_tail: a.logs.then_some(a.tail),
         timeout: g.timeout_or(CALL_TIMEOUT),
         plugin_version: env!("CARGO_PKG_VERSION").to_string(),
-        now: k8s_openapi::jiff::Timestamp::now(),
+        now: now_seconds(),
     };
     let spinner = spinner();
     let progress = |msg: &str| {
@@ -85,6 +85,12 @@ pub async fn run(g: &GlobalArgs, a: &ReportArgs) -> Result<u8> {
         list_missing(outcome);
     }
     Ok(outcome.exit_code())
+}
+
+/// Now, to the second (file names and README.txt do not need nanoseconds).
+fn now_seconds() -> k8s_openapi::jiff::Timestamp {
+    let now = k8s_openapi::jiff::Timestamp::now();
+    k8s_openapi::jiff::Timestamp::from_second(now.as_second()).unwrap_or(now)
 }
 
 /// A spinner on stderr, only when a person is watching it.

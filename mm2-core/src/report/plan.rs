@@ -122,22 +122,19 @@ pub fn tidy(mut obj: Value) -> Value {
 
 /// Objects in a list answer carry no `apiVersion`/`kind` of their own (the list does): put them
 /// back, so every item of the archive says what it is.
-pub fn typed(mut obj: Value, api_version: &str, kind: &str) -> Value {
-    if let Some(map) = obj.as_object_mut() {
-        if map
-            .get("apiVersion")
-            .is_none_or(|v| v.as_str().is_none_or(str::is_empty))
-        {
-            map.insert("apiVersion".into(), Value::String(api_version.into()));
-        }
-        if map
-            .get("kind")
-            .is_none_or(|v| v.as_str().is_none_or(str::is_empty))
-        {
-            map.insert("kind".into(), Value::String(kind.into()));
-        }
+pub fn typed(obj: Value, api_version: &str, kind: &str) -> Value {
+    let Value::Object(map) = obj else { return obj };
+    let missing = |k: &str| map.get(k).is_none_or(|v| v.as_str().is_none_or(str::is_empty));
+    let mut out = serde_json::Map::new();
+    // First, where kubectl puts them.
+    if missing("apiVersion") {
+        out.insert("apiVersion".into(), Value::String(api_version.into()));
     }
-    obj
+    if missing("kind") {
+        out.insert("kind".into(), Value::String(kind.into()));
+    }
+    out.extend(map);
+    Value::Object(out)
 }
 
 /// Of the reads of the same object at several API versions, keep the one that lost the least:
@@ -307,6 +304,17 @@ mod tests {
                 .collect::<Vec<_>>(),
             ["mm2-jmx-metrics"]
         );
+    }
+
+    #[test]
+    fn list_items_get_their_type_back_first() {
+        let o = typed(json!({"metadata": {"name": "e"}}), "v1", "Event");
+        assert_eq!(
+            serde_json::to_string(&o).unwrap(),
+            r#"{"apiVersion":"v1","kind":"Event","metadata":{"name":"e"}}"#
+        );
+        let kept = typed(json!({"apiVersion": "x/v2", "kind": "K"}), "v1", "Event");
+        assert_eq!(kept, json!({"apiVersion": "x/v2", "kind": "K"}));
     }
 
     #[test]

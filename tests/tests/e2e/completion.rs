@@ -138,7 +138,15 @@ fn no_kubeconfig() -> PathBuf {
 fn kubectl_completes_subcommands_flags_and_values_without_a_cluster() {
     let d = PluginDir::new();
     let a = d.kubectl_complete(&no_kubeconfig(), "mm2", &[""]);
-    for sub in ["status", "pause", "resume", "scale", "lag", "completion"] {
+    for sub in [
+        "status",
+        "pause",
+        "resume",
+        "scale",
+        "lag",
+        "report",
+        "completion",
+    ] {
         assert!(a.has(sub), "{sub} missing: {a:?}");
     }
     assert_eq!(a.directive, 4 | 32, "NoFileComp + KeepOrder");

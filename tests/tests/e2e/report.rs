@@ -493,3 +493,43 @@ async fn the_archive_goes_to_stdout_with_dash_but_not_with_a_json_outcome() {
     assert!(refused.stdout.is_empty(), "{refused}");
     assert!(refused.stderr.contains("-f FILE"), "{refused}");
 }
+
+#[tokio::test]
+async fn on_a_terminal_the_archive_is_never_written_to_the_screen() {
+    let ns = "t-report-tty";
+    fixtures::install_working(bed(), ns).await.expect("install");
+    let on_a_terminal = |args: &[&str]| {
+        let mut cmd = Command::new(mm2_e2e::product_bin("kubectl-mm2"));
+        cmd.args(args)
+            .env("KUBECONFIG", bed().kubeconfig())
+            .env("NO_COLOR", "1")
+            .env("TERM", "xterm")
+            .env("XDG_CONFIG_HOME", "/nonexistent-config")
+            .env_remove("CI");
+        rexpect::session::spawn_command(cmd, Some(30_000)).expect("spawn on a pty")
+    };
+    let exit_code = |p: &rexpect::session::PtySession| match p.process().wait().expect("wait") {
+        rexpect::process::WaitStatus::Exited(_, code) => code,
+        other => panic!("not a normal exit: {other:?}"),
+    };
+    let mut p = on_a_terminal(&["report", "-n", ns, "-f", "-"]);
+    p.exp_string("refusing to write a binary archive to a terminal")
+        .expect("refused");
+    p.exp_eof().unwrap();
+    assert_eq!(exit_code(&p), 2);
+
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("r.tar.gz");
+    let mut p = on_a_terminal(&["report", "-n", ns, "-f", file.to_str().unwrap()]);
+    p.exp_string("wrote").expect("summary");
+    p.exp_eof().unwrap();
+    assert_eq!(exit_code(&p), 0);
+    assert!(file.is_file());
+
+    // Off a terminal: no spinner, only the summary.
+    let (out, _, _dir) = report(bed().kubeconfig(), ns, &[]);
+    assert_code(&out, 0);
+    for spinner_text in ["discovering", "collecting from", "redacting"] {
+        assert!(!out.stderr.contains(spinner_text), "{out}");
+    }
+}

@@ -533,3 +533,31 @@ async fn on_a_terminal_the_archive_is_never_written_to_the_screen() {
         assert!(!out.stderr.contains(spinner_text), "{out}");
     }
 }
+
+#[tokio::test]
+async fn report_of_the_runbook_deployment_as_written_shows_why_nothing_runs() {
+    let ns = "t-report-runbook";
+    // The runbook's own layout: Strimzi 0.51 rejects both MM2s (NotReady, no pods), and the
+    // jq-copied peer Secrets carry a last-applied annotation holding the peer's password.
+    let rb = fixtures::install_runbook(bed(), ns).await.expect("install");
+    let (out, file, _dir) = report(bed().kubeconfig(), ns, &[]);
+    assert_code(&out, 0);
+    let a = Unpacked::open(&file);
+    for (alias, ctx) in CONTEXTS {
+        let nsdir = format!("contexts/{ctx}/{ns}");
+        let mm2s = a.text(&format!("{nsdir}/kafkamirrormaker2s.yaml"));
+        assert!(mm2s.contains(&format!("mm2-{alias}-to-")), "{mm2s}");
+        assert!(
+            mm2s.contains("NotReady") && mm2s.contains("InvalidResourceException"),
+            "the operator's verdict is in the archive: {mm2s}"
+        );
+        let pods = a.text(&format!("{nsdir}/pods.yaml"));
+        assert!(pods.contains("items: []"), "no worker pods: {pods}");
+    }
+    let readme = a.text("README.txt");
+    assert!(readme.contains("no status.labelSelector yet"), "{readme}");
+    let status: serde_json::Value = serde_json::from_str(&a.text("status.json")).unwrap();
+    assert_eq!(status["verdict"], "invalid", "{status}");
+    a.assert_free_of(&secret_forms(&rb));
+    a.assert_no_escapes();
+}

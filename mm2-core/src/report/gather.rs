@@ -31,6 +31,8 @@ pub struct ContextPlan {
     pub namespaces: Vec<String>,
     /// The KafkaMirrorMaker2s discovery already read (at the right version) in this context.
     pub mm2s: Vec<Mm2Object>,
+    /// Why discovery could not list the KafkaMirrorMaker2s here (RBAC …), if it could not.
+    pub mm2_error: Option<Error>,
     pub since: Duration,
     pub now: Timestamp,
     /// `--logs`: the last N lines of each worker container.
@@ -103,10 +105,11 @@ async fn gather_namespace(cc: &ContextClient, p: &ContextPlan, ns: &str, sink: &
     let dir = namespace_dir(&cc.context, ns);
     let mm2s: Vec<&Mm2Object> = p.mm2s.iter().filter(|m| m.namespace == ns).collect();
     let mm2_docs: Vec<Value> = mm2s.iter().map(|m| object(m.obj.clone(), &m.ar)).collect();
-    sink.file(
-        format!("{dir}/kafkamirrormaker2s.yaml"),
-        Content::Json(plan::list_doc(mm2_docs.clone())),
-    );
+    let mm2_path = format!("{dir}/kafkamirrormaker2s.yaml");
+    match &p.mm2_error {
+        Some(e) => record(cc, sink, mm2_path, e),
+        None => sink.file(mm2_path, Content::Json(plan::list_doc(mm2_docs.clone()))),
+    }
     let services_ar = api_resource("", "v1", "Service", "services");
     // Independent parts, concurrently; each records its own outcome.
     let (strimzi_docs, services, mcs_docs, configmaps, ..) = tokio::join!(
@@ -503,5 +506,53 @@ async fn logs(cc: &ContextClient, p: &ContextPlan, pod: &Pod, dir: &str, sink: &
                 sink.missing(&cc.context, part, &e);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clusterset::secret::{Redacted, SecretData};
+
+    #[test]
+    fn a_secret_is_described_without_its_values() {
+        let mut data = std::collections::BTreeMap::new();
+        data.insert("password".to_string(), b"Zq8sV3kL0pW2".to_vec());
+        data.insert(
+            "sasl.jaas.config".to_string(),
+            b"x required password=\"Zq8sV3kL0pW2\";".to_vec(),
+        );
+        let mut ann = std::collections::BTreeMap::new();
+        ann.insert(
+            "kubectl.kubernetes.io/last-applied-configuration".to_string(),
+            r#"{"data":{"password":"WnE4c1Yza0wwcFcy"}}"#.to_string(),
+        );
+        let view = SecretView {
+            name: "mm2-user".into(),
+            namespace: "rciis-prod".into(),
+            type_: "Opaque".into(),
+            data: SecretData(data),
+            annotations: Redacted(ann),
+            ..Default::default()
+        };
+        let doc = secret_metadata(&view);
+        let text = doc.to_string();
+        assert!(
+            !text.contains("Zq8sV3kL0pW2") && !text.contains("WnE4c1Yza0wwcFcy"),
+            "{text}"
+        );
+        assert_eq!(doc["keys"], json!(["password", "sasl.jaas.config"]));
+        assert_eq!(doc["contentHash"], view.content_hash().as_str());
+        assert_eq!(
+            doc["metadata"]["annotationKeys"],
+            json!(["kubectl.kubernetes.io/last-applied-configuration"])
+        );
+    }
+
+    #[test]
+    fn only_a_token_secret_namespace_is_public() {
+        assert!(is_public_key("kubernetes.io/service-account-token", "namespace"));
+        assert!(!is_public_key("kubernetes.io/service-account-token", "token"));
+        assert!(!is_public_key("Opaque", "namespace"));
     }
 }

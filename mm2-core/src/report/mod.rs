@@ -329,12 +329,14 @@ fn context_plans(
                 .cloned()
                 .unwrap_or_else(|| crate::topology::namespace_for(kc, req, &ctx));
             namespaces.extend(asked);
+            let problem = topo.problem(&ctx).cloned();
             PlannedContext {
-                problem: topo.problem(&ctx).cloned(),
+                problem: problem.clone(),
                 plan: ContextPlan {
                     context: ctx,
                     namespaces: namespaces.into_iter().collect(),
                     mm2s,
+                    mm2_error: problem,
                     since: opts.since,
                     now: opts.now,
                     logs_tail: opts.logs_tail,
@@ -382,17 +384,6 @@ async fn collect_context(
                 return Err(e);
             }
             sink_missing(&sink, ctx, format!("{}/version.json", plan::context_dir(ctx)), &e);
-        }
-        if let Some(e) = &p.problem {
-            // Discovery could not list the KafkaMirrorMaker2s here (RBAC, no CRD …).
-            for ns in &p.plan.namespaces {
-                sink_missing(
-                    &sink,
-                    ctx,
-                    format!("{}/kafkamirrormaker2s.yaml", plan::namespace_dir(ctx, ns)),
-                    e,
-                );
-            }
         }
         gather::gather_context(cc, &p.plan, &sink).await;
         Ok(())

@@ -561,3 +561,39 @@ async fn report_of_the_runbook_deployment_as_written_shows_why_nothing_runs() {
     a.assert_free_of(&secret_forms(&rb));
     a.assert_no_escapes();
 }
+
+#[tokio::test]
+async fn a_direction_keeps_its_own_mm2_and_the_contexts_of_both_ends() {
+    let ns = "t-report-direction";
+    let rb = fixtures::install_working(bed(), ns).await.expect("install");
+    let (out, file, _dir) = report(bed().kubeconfig(), ns, &["proxmox:aws"]);
+    assert_code(&out, 0);
+    let doc = out.json();
+    assert_eq!(doc["directions"], serde_json::json!(["proxmox->aws"]));
+    let contexts: Vec<&str> = doc["contexts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["context"].as_str().unwrap())
+        .collect();
+    assert_eq!(contexts, ["rciis-aws", "rciis-proxmox"]);
+    let a = Unpacked::open(&file);
+    let (home, name) = rb.mm2_of("proxmox");
+    assert_eq!(home, "aws");
+    assert!(
+        a.text(&format!("contexts/rciis-aws/{ns}/kafkamirrormaker2s.yaml"))
+            .contains(&name)
+    );
+    // The other direction's MM2 (it runs in proxmox) and its workers are left out.
+    let other = a.text(&format!("contexts/rciis-proxmox/{ns}/kafkamirrormaker2s.yaml"));
+    assert!(other.contains("items: []"), "{other}");
+    assert!(
+        !a.files
+            .keys()
+            .any(|k| k.contains("mm2-aws-to-proxmox-mirrormaker2")),
+        "{}",
+        a.listing()
+    );
+    let status: serde_json::Value = serde_json::from_str(&a.text("status.json")).unwrap();
+    assert_eq!(status["directions"].as_array().unwrap().len(), 1);
+}

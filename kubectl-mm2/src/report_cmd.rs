@@ -8,6 +8,7 @@ use mm2_core::error::{Error, Result};
 use mm2_core::output::Palette;
 use mm2_core::report::{self, ReportOptions, ReportOutcome};
 use std::io::{IsTerminal, Write};
+use std::path::Path;
 use std::time::Duration;
 
 /// Flags of report.
@@ -26,7 +27,7 @@ pub struct ReportArgs {
     #[arg(long)]
     pub logs: bool,
     /// With --logs: how many lines per container
-    #[arg(long, value_name = "N", default_value_t = 1000, value_parser = clap::value_parser!(i64).range(1..))]
+    #[arg(long, value_name = "N", default_value_t = 1000, requires = "logs", value_parser = clap::value_parser!(i64).range(1..))]
     pub tail: i64,
 }
 
@@ -47,6 +48,9 @@ pub async fn run(g: &GlobalArgs, a: &ReportArgs) -> Result<u8> {
             "refusing to write a binary archive to a terminal: redirect stdout (`-f - > report.tar.gz`) or pass -f FILE"
                 .into(),
         ));
+    }
+    if let Some(f) = a.file.as_deref().filter(|f| *f != "-") {
+        check_destination(Path::new(f))?;
     }
     let kc = g.kubeconfigs()?;
     let req = g.topology_request()?;
@@ -102,6 +106,29 @@ fn spinner() -> Option<indicatif::ProgressBar> {
     pb.enable_steady_tick(Duration::from_millis(120));
     pb.set_message("starting");
     Some(pb)
+}
+
+/// Fail before collecting anything when the archive could not be written where asked.
+fn check_destination(file: &Path) -> Result<()> {
+    if file.is_dir() {
+        return Err(Error::Usage(format!(
+            "-f {}: is a folder; name the archive file, e.g. -f {}/mm2-report.tar.gz",
+            file.display(),
+            file.display()
+        )));
+    }
+    let parent = file
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    if !parent.is_dir() {
+        return Err(Error::Usage(format!(
+            "-f {}: the folder {} does not exist",
+            file.display(),
+            parent.display()
+        )));
+    }
+    Ok(())
 }
 
 fn write_archive(file: &str, bytes: &[u8]) -> Result<()> {

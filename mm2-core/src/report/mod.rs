@@ -174,6 +174,17 @@ pub async fn build(
         None => vec![],
     };
     let plans = context_plans(kc, req, &topo, &only, opts);
+    if plans.is_empty() {
+        return Err(Error::Kubeconfig(format!(
+            "no context to collect from in {} (contexts: {}); pass --kubeconfig or --context",
+            kc.source,
+            if kc.contexts().is_empty() {
+                "none".to_string()
+            } else {
+                kc.contexts().join(", ")
+            }
+        )));
+    }
     progress(&format!(
         "collecting from {}",
         plans

@@ -231,9 +231,18 @@ pub async fn build(
         secret_values.extend(data.secret_values);
         secrets += data.secrets_read;
     }
+    let redactor = Redactor::new(secret_values);
+    // Error texts quote what servers answered (a proxied body, a log line): they reach stdout
+    // with -o json and the terminal on stderr, so they are cleaned like every file.
+    for m in &mut missing {
+        m.reason = redactor.clean(&m.reason);
+        m.part = redactor.clean(&m.part);
+    }
+    for n in &mut notes {
+        *n = redactor.clean(n);
+    }
     missing.sort();
     missing.dedup();
-    let redactor = Redactor::new(secret_values);
     let mut entries: Vec<archive::Entry> = files.into_iter().map(|c| render(&redactor, c)).collect();
     entries.sort_by(|a, b| a.path.cmp(&b.path));
 

@@ -313,12 +313,14 @@ async fn what_the_pod_proxy_refuses_is_listed_and_marked_with_the_error() {
     let pods = workers_in(&rb, "proxmox");
     let key = PodKey::new("proxmox", ns, &pods[1]);
     let d = bed().doubles();
+    // The refusal's body quotes a Secret value in colour: the error text is cleaned too.
+    let pw = rb.password("proxmox").to_string();
     d.set_route(
         &key,
         CONNECT_PORT,
         "GET",
         "/connectors?expand=status",
-        HttpResponse::text(503, "worker is rebalancing"),
+        HttpResponse::text(503, format!("worker is rebalancing \u{1b}[31m{pw}\u{1b}[0m")),
     );
     d.set_route(
         &key,
@@ -346,6 +348,10 @@ async fn what_the_pod_proxy_refuses_is_listed_and_marked_with_the_error() {
     }
     // Missing parts are also listed on stderr.
     assert!(out.stderr.contains(&format!("{dir}/connectors.json")), "{out}");
+    assert!(out.stderr.contains("worker is rebalancing <redacted>"), "{out}");
+    for printed in [&out.stdout, &out.stderr] {
+        assert!(!printed.contains(&pw) && !printed.contains('\u{1b}'), "{out}");
+    }
 
     let a = Unpacked::open(&file);
     assert!(!a.has(&format!("{dir}/connectors.json")));

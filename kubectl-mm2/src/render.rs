@@ -19,6 +19,8 @@ fn verdict_word(p: &Palette, v: Verdict) -> String {
         Verdict::Healthy => p.good("healthy"),
         Verdict::Degraded => p.warn("degraded"),
         Verdict::Invalid => p.bad("invalid"),
+        Verdict::Unauthorized => p.bad("unauthorized"),
+        Verdict::Forbidden => p.bad("forbidden"),
         Verdict::Unreachable => p.bad("unreachable"),
     }
 }
@@ -27,6 +29,15 @@ fn verdict_word(p: &Palette, v: Verdict) -> String {
 pub fn status(r: &StatusReport, wide: bool) -> String {
     let p = Palette::for_stdout();
     let mut out = String::new();
+    if r.directions.is_empty() {
+        let _ = writeln!(out, "no direction could be read: {}", verdict_word(&p, r.verdict));
+        for e in &r.problems {
+            let _ = writeln!(out, "  {} {}", p.bad(&format!("[{}]", e.kind)), e.message);
+            if let Some(h) = &e.hint {
+                let _ = writeln!(out, "  {} {h}", p.dim("hint:"));
+            }
+        }
+    }
     for (i, d) in r.directions.iter().enumerate() {
         if i > 0 {
             out.push('\n');
@@ -103,7 +114,9 @@ fn mm2(out: &mut String, p: &Palette, d: &DirectionStatus, m: &Mm2Report, wide: 
         .map(|r| r.to_string())
         .unwrap_or_else(|| "?".into());
     let desired = rep.desired.map(|r| r.to_string()).unwrap_or_else(|| "-".into());
-    let rep_health = if rep.ready_pods.is_some() && rep.ready_pods == rep.desired {
+    let rep_health = if m.rejection.is_some() {
+        Health::Bad
+    } else if rep.ready_pods.is_some() && rep.ready_pods == rep.desired {
         Health::Good
     } else {
         Health::Warn
@@ -130,12 +143,13 @@ fn mm2(out: &mut String, p: &Palette, d: &DirectionStatus, m: &Mm2Report, wide: 
     };
     kv.push(("Ready".into(), ready));
     if let Some(r) = &m.rejection {
-        let who = if r.reported_by_operator {
-            "the operator says"
-        } else {
-            "Strimzi 0.51 will say"
-        };
-        kv.push(("Rejected".into(), p.bad(&format!("{who}: {}", r.message))));
+        // The operator's own words are already on the Ready line; a prediction is not.
+        if !r.reported_by_operator {
+            kv.push((
+                "Rejected".into(),
+                p.bad(&format!("Strimzi 0.51 will say: {}", r.message)),
+            ));
+        }
         kv.push(("Why".into(), r.explanation.clone()));
         if let Some(f) = &r.fix {
             kv.push((

@@ -81,7 +81,7 @@ pub async fn run(g: &GlobalArgs, a: &ReportArgs) -> Result<u8> {
     built.outcome.file = Some(file);
     let outcome = &built.outcome;
     match g.output.serialize(outcome) {
-        Some(doc) => print!("{doc}"),
+        Some(doc) => mm2_core::hprint!("{doc}"),
         None => summary(outcome, built.archive.len()),
     }
     if g.output.is_machine() {
@@ -151,7 +151,7 @@ fn summary(o: &ReportOutcome, bytes: usize) {
         file.to_string()
     };
     let reachable = o.contexts.iter().filter(|c| c.reachable).count();
-    eprintln!(
+    mm2_core::heprintln!(
         "{} wrote {place} ({bytes} bytes, {} files, {reachable}/{} contexts answered)",
         if o.complete {
             pal.good("✔")
@@ -163,7 +163,7 @@ fn summary(o: &ReportOutcome, bytes: usize) {
     );
     list_missing(o);
     if o.complete {
-        eprintln!("  everything listed in README.txt was collected; Secret values are redacted");
+        mm2_core::heprintln!("  everything listed in README.txt was collected; Secret values are redacted");
     }
 }
 
@@ -172,13 +172,13 @@ fn list_missing(o: &ReportOutcome) {
         return;
     }
     let pal = Palette::for_stderr();
-    eprintln!(
+    mm2_core::heprintln!(
         "{} {} part(s) could not be collected (also listed in README.txt):",
         pal.warn("missing:"),
         o.missing.len()
     );
     for m in &o.missing {
-        eprintln!(
+        mm2_core::heprintln!(
             "  [{}] {} ({}): {}",
             m.context.as_deref().unwrap_or("-"),
             m.part,

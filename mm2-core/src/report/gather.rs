@@ -10,7 +10,6 @@ use crate::clusterset::secret::SecretView;
 use crate::error::{Error, Result};
 use crate::mm2::inventory::Mm2Object;
 use crate::mm2::lag_report::METRICS_PORT;
-use crate::mm2::status::Problem;
 use crate::resources::versions::{endpointslice_version, served_versions};
 use crate::resources::{api_resource, flux, mcs, strimzi};
 use k8s_openapi::api::core::v1::{Pod, Secret};
@@ -65,12 +64,11 @@ impl Sink {
         self.lock().files.push(Collected { path, content });
     }
     pub fn missing(&self, context: &str, part: String, e: &Error) {
-        let p = Problem::from_error(e);
         self.lock().missing.push(Missing {
             context: Some(context.to_string()),
             part,
-            kind: p.kind.to_string(),
-            reason: p.message,
+            kind: e.kind().to_string(),
+            reason: e.to_string(),
         });
     }
     fn note(&self, note: String) {

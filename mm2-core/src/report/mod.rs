@@ -25,7 +25,7 @@ use crate::clients::Kubeconfigs;
 use crate::direction::Direction;
 use crate::error::{Error, Result};
 use crate::mm2::lag_report::{self, LagOptions};
-use crate::mm2::status::{self, Problem};
+use crate::mm2::status;
 use crate::topology::{Topology, TopologyRequest};
 use gather::{ContextPlan, Sink};
 use k8s_openapi::jiff::Timestamp;
@@ -142,12 +142,20 @@ pub struct ReportOutcome {
 }
 
 impl ReportOutcome {
-    /// 0 when complete, 3 when parts are missing.
+    /// 0 when complete, 3 when parts are missing; when no context answered at all, 8 if one
+    /// refused the credentials (401), else 4 (the archive then holds little more than the index).
     pub fn exit_code(&self) -> u8 {
+        use crate::error::exit;
         if self.complete {
-            crate::error::exit::OK
+            exit::OK
+        } else if !self.contexts.is_empty() && self.contexts.iter().all(|c| !c.reachable) {
+            if self.missing.iter().any(|m| m.kind == "unauthorized") {
+                exit::UNAUTHORIZED
+            } else {
+                exit::UNREACHABLE
+            }
         } else {
-            crate::error::exit::DEGRADED
+            exit::DEGRADED
         }
     }
 }
@@ -379,7 +387,7 @@ async fn collect_context(
     let whole = |e: &Error| Missing {
         context: Some(ctx.clone()),
         part: format!("{}/ (everything)", plan::context_dir(ctx)),
-        kind: Problem::from_error(e).kind.to_string(),
+        kind: e.kind().to_string(),
         reason: e.to_string(),
     };
     let unreachable = |e: &Error| matches!(e, Error::Unreachable { .. } | Error::Timeout { .. });
@@ -447,5 +455,103 @@ fn render(redactor: &Redactor, c: Collected) -> archive::Entry {
     archive::Entry {
         path: c.path,
         data: redactor.clean(&text).into_bytes(),
+    }
+}
+
+/// A two-context outcome (one context timed out, one pod refused) for the pure tests.
+#[cfg(test)]
+pub(crate) mod test_fixture {
+    use super::*;
+
+    pub fn outcome() -> ReportOutcome {
+        let files = [
+            (super::index::INDEX_FILE, 0),
+            ("contexts/rciis-proxmox/rciis-prod/kafkamirrormaker2s.yaml", 9120),
+            (
+                "contexts/rciis-proxmox/rciis-prod/pods/mm2-proxmox-to-aws-mirrormaker2-0/connectors.json",
+                2048,
+            ),
+            (
+                "contexts/rciis-proxmox/rciis-prod/pods/mm2-proxmox-to-aws-mirrormaker2-0/metrics.error.txt",
+                120,
+            ),
+            ("contexts/rciis-proxmox/rciis-prod/secrets.yaml", 812),
+            ("contexts/rciis-proxmox/version.json", 260),
+            ("lag.json", 4000),
+            ("status.json", 6000),
+        ];
+        ReportOutcome {
+            schema: SCHEMA,
+            file: Some("mm2-report-20261130T031500Z.tar.gz".into()),
+            root: "mm2-report-20261130T031500Z".into(),
+            created: "2026-11-30T03:15:00Z".into(),
+            plugin_version: "0.1.0".into(),
+            complete: false,
+            directions: vec!["aws->proxmox".into(), "proxmox->aws".into()],
+            since: "2h".into(),
+            logs_tail: None,
+            contexts: vec![
+                ContextSummary {
+                    context: "rciis-aws".into(),
+                    alias: Some("aws".into()),
+                    server: Some("https://198.18.0.10:6443".into()),
+                    server_version: None,
+                    namespaces: vec!["rciis-prod".into()],
+                    reachable: false,
+                },
+                ContextSummary {
+                    context: "rciis-proxmox".into(),
+                    alias: Some("proxmox".into()),
+                    server: Some("https://198.18.0.11:6443".into()),
+                    server_version: Some("v1.20.2".into()),
+                    namespaces: vec!["rciis-prod".into()],
+                    reachable: true,
+                },
+            ],
+            files: files
+                .iter()
+                .map(|(p, b)| FileEntry {
+                    path: p.to_string(),
+                    bytes: *b,
+                })
+                .collect(),
+            missing: vec![
+                Missing {
+                    context: Some("rciis-aws".into()),
+                    part: "contexts/rciis-aws/ (everything)".into(),
+                    kind: "timeout".into(),
+                    reason: "context rciis-aws: no answer from the API server https://198.18.0.10:6443 within 3s".into(),
+                },
+                Missing {
+                    context: Some("rciis-proxmox".into()),
+                    part: "contexts/rciis-proxmox/rciis-prod/pods/mm2-proxmox-to-aws-mirrormaker2-0/metrics.txt".into(),
+                    kind: "error".into(),
+                    reason: "context rciis-proxmox: get pods/proxy failed: Service Unavailable (HTTP 503 ServiceUnavailable)".into(),
+                },
+            ],
+            notes: vec![crate::report::DOCTOR_UNAVAILABLE.into()],
+            redaction: RedactionSummary {
+                secrets: 3,
+                values_searched: 7,
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::test_fixture::outcome;
+
+    #[test]
+    fn exit_codes_say_complete_partial_or_nothing_answered() {
+        let mut o = outcome();
+        assert_eq!(o.exit_code(), 3, "one context answered, parts missing");
+        o.contexts[1].reachable = false;
+        assert_eq!(o.exit_code(), 4, "no context answered");
+        o.missing[0].kind = "unauthorized".into();
+        assert_eq!(o.exit_code(), 8, "no context accepted the credentials");
+        o.missing.clear();
+        o.complete = true;
+        assert_eq!(o.exit_code(), 0);
     }
 }

@@ -603,3 +603,37 @@ async fn a_direction_keeps_its_own_mm2_and_the_contexts_of_both_ends() {
     let status: serde_json::Value = serde_json::from_str(&a.text("status.json")).unwrap();
     assert_eq!(status["directions"].as_array().unwrap().len(), 1);
 }
+
+#[tokio::test]
+async fn when_no_cluster_answers_the_archive_still_says_why_and_exits_4() {
+    let mut kc = bed().kubeconfig_value().clone();
+    for c in kc["clusters"].as_array_mut().unwrap() {
+        c["cluster"]["server"] = serde_json::json!(format!("https://{}", bed().black_hole_addr()));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = dir.path().join("all-dead.kubeconfig");
+    std::fs::write(&kubeconfig, kc.to_string()).unwrap();
+    // Both contexts now name one server; ask both explicitly (zero-config asks one per server).
+    let (out, file, _dir) = report(
+        &kubeconfig,
+        "t-report-all-dead",
+        &["--timeout", "1s", "--context", "rciis-aws,rciis-proxmox"],
+    );
+    assert_code(&out, 4);
+    assert!(out.elapsed < Duration::from_secs(15), "took {:?}", out.elapsed);
+    let missing = missing_parts(&out);
+    for (_, ctx) in CONTEXTS {
+        assert!(
+            missing
+                .iter()
+                .any(|(c, p, _)| c == ctx && p.ends_with("(everything)")),
+            "{ctx}: {missing:?}"
+        );
+    }
+    let a = Unpacked::open(&file);
+    let readme = a.text("README.txt");
+    assert!(
+        readme.contains("rciis-aws") && readme.contains("rciis-proxmox") && readme.contains("unreachable"),
+        "{readme}"
+    );
+}

@@ -10,6 +10,7 @@ mod lag_cmd;
 mod lifecycle_cmd;
 mod offsets_cmd;
 mod render;
+mod report_cmd;
 mod restart_cmd;
 
 use clap::{Args, CommandFactory, Parser, Subcommand};
@@ -46,6 +47,8 @@ Directions: SOURCE->TARGET (quoted), SOURCE:TARGET, SOURCE-to-TARGET or the MM2 
 
   # Last replicated offset per partition, and whether group 'billing' could fail over
   kubectl mm2 offsets proxmox:aws --group billing
+  # Everything needed to debug an incident in one archive, Secrets redacted (exit 3: parts missing)
+  kubectl mm2 report --since 2h --logs
 
 Exit codes: 0 ok, 1 error, 2 usage, 3 degraded, 4 unreachable, 5 not converged in --timeout,
             6 refused (Flux, paused reconciliation, failed connector), 7 forbidden (RBAC).";
@@ -82,6 +85,8 @@ enum Cmd {
     Restart(restart_cmd::RestartArgs),
     /// Last replicated offset per source partition, and failover readiness per consumer group
     Offsets(offsets_cmd::OffsetsArgs),
+    /// One .tar.gz with everything needed to debug replication (objects, events, Connect, metrics), Secrets redacted
+    Report(report_cmd::ReportArgs),
     /// Shell completion: `completion kubectl --install` for `kubectl mm2 <TAB>`; bash, zsh, fish scripts
     Completion(mm2_core::complete::CompletionArgs),
 }
@@ -162,6 +167,7 @@ async fn run(cli: Cli) -> u8 {
         Cmd::Lag(a) => return lag_cmd::run(g, a).await,
         Cmd::Restart(a) => restart_cmd::run(g, a).await,
         Cmd::Offsets(a) => offsets_cmd::run(g, a).await,
+        Cmd::Report(a) => report_cmd::run(g, a).await,
     };
     match result {
         Ok(code) => code,

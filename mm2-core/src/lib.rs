@@ -13,6 +13,7 @@
 //! | [`mm2`] | KafkaMirrorMaker2 status, pause/resume/scale, GitOps awareness, lag report |
 //! | [`lag`] | JMX exporter text parser, lag aggregation, thresholds, advice |
 //! | [`clusterset`] | MCS export/resolve and GC-safe Secret copies |
+//! | [`report`] | `kubectl mm2 report`: one redacted tar.gz for debugging an incident |
 //! | [`cli`] | the global flags both plugins share, prompts, error reporting |
 //! | [`output`] | table / wide / json / yaml, colour rules |
 //! | [`terminal`] | human text made safe for a terminal (`hprintln!` and friends) |
@@ -27,6 +28,7 @@ pub mod error;
 pub mod lag;
 pub mod mm2;
 pub mod output;
+pub mod report;
 pub mod resources;
 pub mod terminal;
 pub mod topology;

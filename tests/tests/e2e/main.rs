@@ -12,5 +12,6 @@ mod krew;
 mod lag;
 mod layout;
 mod mm2_lifecycle;
+mod report;
 mod restart_offsets;
 mod tty;

@@ -6,6 +6,7 @@
 // returns it once, to print it. Boxing it would buy nothing here.
 #![allow(clippy::result_large_err)]
 
+mod convert_cmd;
 mod lag_cmd;
 mod lifecycle_cmd;
 mod render;
@@ -38,6 +39,10 @@ Directions: SOURCE->TARGET (quoted), SOURCE:TARGET, SOURCE-to-TARGET or the MM2 
   kubectl mm2 lag --top 10
   kubectl mm2 lag proxmox:aws --watch
 
+  # The runbook's MM2 moved to the cluster it writes to, in Strimzi's v1 API, for Git
+  kubectl mm2 convert proxmox:aws > kafka-mirrormaker2.yaml
+  kubectl mm2 convert -f flux/apps/proxmox/kafka/kafka-mirrormaker2.yaml --to v1beta2
+
 Exit codes: 0 ok, 1 error, 2 usage, 3 degraded, 4 unreachable, 5 not converged in --timeout,
             6 refused (Flux, paused reconciliation, failed connector), 7 forbidden (RBAC).";
 
@@ -69,6 +74,8 @@ enum Cmd {
     Scale(lifecycle_cmd::ScaleArgs),
     /// Replication lag per direction, topic and partition (Nagios exit codes)
     Lag(lag_cmd::LagArgs),
+    /// Print, for Git, the manifests of a KafkaMirrorMaker2 layout Strimzi runs (read-only)
+    Convert(convert_cmd::ConvertArgs),
     /// Shell completion: `completion kubectl --install` for `kubectl mm2 <TAB>`; bash, zsh, fish scripts
     Completion(mm2_core::complete::CompletionArgs),
 }
@@ -126,6 +133,7 @@ async fn run(cli: Cli) -> u8 {
         }
         Cmd::Scale(a) => lifecycle_cmd::scale(g, a).await,
         Cmd::Lag(a) => return lag_cmd::run(g, a).await,
+        Cmd::Convert(a) => convert_cmd::run(g, a).await,
     };
     match result {
         Ok(code) => code,

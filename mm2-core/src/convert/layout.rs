@@ -62,13 +62,17 @@ const DROPPED_ANNOTATIONS: [&str; 1] = ["kubectl.kubernetes.io/last-applied-conf
 
 /// `kafka-bootstrap-<alias>.<ns>.svc.clusterset.local:<port>`: the runbook's MCS name.
 static CLUSTERSET: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^kafka-bootstrap-(?P<alias>[a-z0-9-]+)\.(?P<ns>[a-z0-9-]+)\.svc\.clusterset\.local:(?P<port>\d+)$")
-        .expect("valid regex")
+    Regex::new(
+        r"^kafka-bootstrap-(?P<alias>[a-z0-9-]+)\.(?P<ns>[a-z0-9-]+)\.svc\.clusterset\.local:(?P<port>\d+)$",
+    )
+    .expect("valid regex")
 });
 /// `<kafka>-kafka-bootstrap.<ns>.svc[.cluster.local]:<port>`: Strimzi's in-cluster bootstrap.
 static IN_CLUSTER: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^(?P<kafka>[a-z0-9-]+)-kafka-bootstrap\.(?P<ns>[a-z0-9-]+)\.svc(\.cluster\.local)?:(?P<port>\d+)$")
-        .expect("valid regex")
+    Regex::new(
+        r"^(?P<kafka>[a-z0-9-]+)-kafka-bootstrap\.(?P<ns>[a-z0-9-]+)\.svc(\.cluster\.local)?:(?P<port>\d+)$",
+    )
+    .expect("valid regex")
 });
 
 /// The clusterset address the runbook exports cluster `alias`'s Kafka under.
@@ -91,7 +95,10 @@ pub fn clean(obj: &Value) -> Value {
             meta.insert(k.into(), v.clone());
         }
     }
-    for (k, drop) in [("labels", &FLUX_LABELS[..]), ("annotations", &DROPPED_ANNOTATIONS[..])] {
+    for (k, drop) in [
+        ("labels", &FLUX_LABELS[..]),
+        ("annotations", &DROPPED_ANNOTATIONS[..]),
+    ] {
         if let Some(map) = m.get(k).and_then(Value::as_object) {
             let kept: Map<String, Value> = map
                 .iter()
@@ -175,7 +182,9 @@ pub fn fix(obj: &Value, spec: &Value, opts: &Options) -> Result<Vec<Piece>, Refu
         if entry(&t).is_none() {
             return Err(Refuse::new(
                 format!("a mirror writes to cluster '{t}', which no entry of .spec.clusters defines"),
-                format!("add the '{t}' cluster (alias, bootstrapServers, authentication) to .spec.clusters, then re-run"),
+                format!(
+                    "add the '{t}' cluster (alias, bootstrapServers, authentication) to .spec.clusters, then re-run"
+                ),
             ));
         }
         match groups.iter_mut().find(|(g, _)| *g == t) {
@@ -222,7 +231,9 @@ fn strimzi_refusal(spec: &Value) -> Refuse {
     let msg = validation::validate(Some(spec))
         .err()
         .map(|e| e.message())
-        .unwrap_or_else(|| "Either .spec.target or .spec.connectCluster and .spec.clusters have to be specified".into());
+        .unwrap_or_else(|| {
+            "Either .spec.target or .spec.connectCluster and .spec.clusters have to be specified".into()
+        });
     Refuse::new(
         format!("Strimzi 0.51 rejects it ({msg}) and the conversion cannot tell what was meant"),
         "fix the manifest as the message says (see `kubectl mm2 status`), then re-run the conversion",
@@ -244,7 +255,10 @@ fn keep_clusters(spec: &mut Value, connect: &str) {
 
 /// The runbook's credential naming: `<secret>` is the local user, `<secret>-<alias>` a peer's copy.
 fn rename_secret(entry: &mut Value, f: impl Fn(&str) -> Option<String>, notes: &mut Vec<String>, why: &str) {
-    for path in [["passwordSecret", "secretName"], ["certificateAndKey", "secretName"]] {
+    for path in [
+        ["passwordSecret", "secretName"],
+        ["certificateAndKey", "secretName"],
+    ] {
         let Some(auth) = entry.get_mut("authentication") else {
             return;
         };
@@ -342,7 +356,11 @@ fn move_to(cleaned: &Value, connect: &str, target: &str, group: &[&Value], opts:
     let suffix = format!("-{target}");
     rename_secret(
         &mut new_target,
-        |s| s.strip_suffix(&suffix).filter(|b| !b.is_empty()).map(String::from),
+        |s| {
+            s.strip_suffix(&suffix)
+                .filter(|b| !b.is_empty())
+                .map(String::from)
+        },
         &mut notes,
         &format!("{target} uses its local user"),
     );
@@ -405,10 +423,13 @@ fn move_to(cleaned: &Value, connect: &str, target: &str, group: &[&Value], opts:
             ));
             rf
         }
-        None => match group
-            .first()
-            .and_then(|m| rf_value(m.get("sourceConnector").and_then(|c| c.get("config")).and_then(|c| c.get("replication.factor"))))
-        {
+        None => match group.first().and_then(|m| {
+            rf_value(
+                m.get("sourceConnector")
+                    .and_then(|c| c.get("config"))
+                    .and_then(|c| c.get("replication.factor")),
+            )
+        }) {
             Some(rf) => {
                 notes.push(format!(
                     "Connect's storage topics now live in {target}: replication factor {rf}, assumed from the mirror's replication.factor, which already sizes topics for {target} (pass --brokers {target}=N to size it from the broker count)"
@@ -444,7 +465,9 @@ fn move_to(cleaned: &Value, connect: &str, target: &str, group: &[&Value], opts:
     // The runbook labels each MM2 with the cluster it runs in.
     if m["metadata"]["labels"]["environment"] == json!(connect) {
         m["metadata"]["labels"]["environment"] = json!(target);
-        notes.push(format!("label environment: {connect} → {target} (the cluster it runs in)"));
+        notes.push(format!(
+            "label environment: {connect} → {target} (the cluster it runs in)"
+        ));
     }
     Piece {
         action: Action::Moved,

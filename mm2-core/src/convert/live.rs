@@ -53,7 +53,11 @@ async fn list_strimzi(cc: &ContextClient, kind: &str, plural: &str, ns: &str) ->
 async fn flux_of(cc: &ContextClient, labels: &BTreeMap<String, String>) -> Option<FluxPath> {
     let owner = flux::owner(labels, &BTreeMap::new())?;
     let ar = api_resource(flux::GROUP, flux::VERSION, flux::KIND, flux::PLURAL);
-    let ks = cc.get_opt(&ar, &owner.namespace, &owner.name).await.ok().flatten();
+    let ks = cc
+        .get_opt(&ar, &owner.namespace, &owner.name)
+        .await
+        .ok()
+        .flatten();
     let spec: KustomizationSpec = ks
         .and_then(|k| serde_json::from_value(k.data["spec"].clone()).ok())
         .unwrap_or_default();
@@ -89,7 +93,11 @@ async fn cluster_facts(topo: &Topology, cc: &ContextClient, ns: &str) -> Cluster
         let brokers: i64 = pools
             .iter()
             .filter(|p| {
-                p.metadata.labels.as_ref().and_then(|l| l.get("strimzi.io/cluster")) == Some(&name)
+                p.metadata
+                    .labels
+                    .as_ref()
+                    .and_then(|l| l.get("strimzi.io/cluster"))
+                    == Some(&name)
                     && p.data["spec"]["roles"]
                         .as_array()
                         .is_some_and(|r| r.iter().any(|x| x == "broker"))

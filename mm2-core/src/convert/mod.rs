@@ -166,9 +166,12 @@ pub struct PassThrough {
 
 /// One output document, in input order.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(tag = "type", rename_all = "kebab-case")]
+#[serde(tag = "type")]
 pub enum Document {
-    KafkaMirrorMaker2(Converted),
+    /// A KafkaMirrorMaker2, converted.
+    #[serde(rename = "converted")]
+    KafkaMirrorMaker2(Box<Converted>),
+    #[serde(rename = "pass-through")]
     PassThrough(PassThrough),
 }
 
@@ -196,7 +199,7 @@ impl Outcome {
     /// Every converted MM2.
     pub fn converted(&self) -> impl Iterator<Item = &Converted> {
         self.documents.iter().filter_map(|d| match d {
-            Document::KafkaMirrorMaker2(c) => Some(c),
+            Document::KafkaMirrorMaker2(c) => Some(c.as_ref()),
             Document::PassThrough(_) => None,
         })
     }
@@ -261,8 +264,7 @@ fn comments_only(doc: &str) -> bool {
 
 fn is_mm2(v: &Value) -> bool {
     v.get("kind").and_then(Value::as_str) == Some("KafkaMirrorMaker2")
-        && v
-            .get("apiVersion")
+        && v.get("apiVersion")
             .and_then(Value::as_str)
             .is_some_and(|a| a.starts_with(&format!("{GROUP}/")))
 }
@@ -296,7 +298,7 @@ pub fn convert_values(docs: Vec<(String, Option<Value>)>, opts: &Options) -> Res
             Some(v) if is_mm2(&v) => match convert_mm2(&v, opts) {
                 Ok(list) => out
                     .documents
-                    .extend(list.into_iter().map(Document::KafkaMirrorMaker2)),
+                    .extend(list.into_iter().map(|c| Document::KafkaMirrorMaker2(Box::new(c)))),
                 Err(r) => out.refusals.push(Refusal {
                     name: str_at(&v, &["metadata", "name"]).unwrap_or_default().into(),
                     namespace: str_at(&v, &["metadata", "namespace"]).map(String::from),
@@ -323,24 +325,19 @@ pub fn convert_values(docs: Vec<(String, Option<Value>)>, opts: &Options) -> Res
 
 /// The value at a path of object keys, as a string.
 pub(crate) fn str_at<'a>(v: &'a Value, path: &[&str]) -> Option<&'a str> {
-    path.iter()
-        .try_fold(v, |v, k| v.get(*k))
-        .and_then(Value::as_str)
+    path.iter().try_fold(v, |v, k| v.get(*k)).and_then(Value::as_str)
 }
 
 /// Convert one KafkaMirrorMaker2 object: layout, then shape.
 fn convert_mm2(obj: &Value, opts: &Options) -> std::result::Result<Vec<Converted>, Refuse> {
     let name = str_at(obj, &["metadata", "name"]).unwrap_or_default().to_string();
     let namespace = str_at(obj, &["metadata", "namespace"]).map(String::from);
-    let spec = obj
-        .get("spec")
-        .filter(|s| s.is_object())
-        .ok_or_else(|| {
-            Refuse::new(
-                "the resource has no .spec",
-                "add the .spec section by hand and re-run the conversion",
-            )
-        })?;
+    let spec = obj.get("spec").filter(|s| s.is_object()).ok_or_else(|| {
+        Refuse::new(
+            "the resource has no .spec",
+            "add the .spec section by hand and re-run the conversion",
+        )
+    })?;
     let pieces = layout::fix(obj, spec, opts)?;
     let mut out = Vec::new();
     for piece in pieces {
@@ -354,13 +351,11 @@ fn convert_mm2(obj: &Value, opts: &Options) -> std::result::Result<Vec<Converted
             )
         })?;
         let target = normalized.target.alias.clone();
-        let directions: Vec<String> = normalized
-            .directions()
-            .iter()
-            .map(Direction::to_string)
-            .collect();
+        let directions: Vec<String> = normalized.directions().iter().map(Direction::to_string).collect();
         let action = match piece.action {
-            Action::Unchanged if manifest["spec"] != obj["spec"] || manifest["apiVersion"] != obj["apiVersion"] => {
+            Action::Unchanged
+                if manifest["spec"] != obj["spec"] || manifest["apiVersion"] != obj["apiVersion"] =>
+            {
                 Action::Reshaped
             }
             a => a,
@@ -393,7 +388,9 @@ fn convert_mm2(obj: &Value, opts: &Options) -> std::result::Result<Vec<Converted
         let secrets = secrets_needed(&manifest["spec"], &target);
         out.push(Converted {
             action,
-            name: str_at(&manifest, &["metadata", "name"]).unwrap_or(&name).to_string(),
+            name: str_at(&manifest, &["metadata", "name"])
+                .unwrap_or(&name)
+                .to_string(),
             namespace: namespace.clone(),
             from: name.clone(),
             from_cluster: piece.from_cluster.clone(),
@@ -426,7 +423,12 @@ pub(crate) fn cluster_entries(spec: &Value) -> Vec<(String, &Value)> {
             .filter(|e| connect.is_some() && e.get("alias").and_then(Value::as_str) == connect),
     );
     found.extend(clusters.iter());
-    for m in spec.get("mirrors").and_then(Value::as_array).into_iter().flatten() {
+    for m in spec
+        .get("mirrors")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
         if let Some(s) = m.get("source").filter(|s| s.is_object()) {
             found.push(s);
         }
@@ -563,7 +565,10 @@ pub fn parse_brokers(s: &str) -> std::result::Result<BTreeMap<String, u32>, Stri
 /// The comment header of one converted manifest: where it goes and what it needs.
 pub fn header(c: &Converted) -> String {
     let mut h = String::new();
-    let ns = c.namespace.as_deref().unwrap_or("(namespace of the Kustomization)");
+    let ns = c
+        .namespace
+        .as_deref()
+        .unwrap_or("(namespace of the Kustomization)");
     h.push_str(&format!(
         "# kubectl mm2 convert: KafkaMirrorMaker2 {ns}/{} ({}), {}{}\n",
         c.name,
@@ -571,7 +576,10 @@ pub fn header(c: &Converted) -> String {
         c.api_version,
         match (c.action, &c.from_cluster) {
             (Action::Moved, Some(f)) => format!(", moved from {f} to {}", c.placement.cluster),
-            (Action::Split, Some(f)) => format!(", split out of {} and moved from {f} to {}", c.from, c.placement.cluster),
+            (Action::Split, Some(f)) => format!(
+                ", split out of {} and moved from {f} to {}",
+                c.from, c.placement.cluster
+            ),
             (Action::Moved | Action::Split, None) => format!(", split out of {}", c.from),
             (Action::Reshaped, _) => String::new(),
             (Action::Unchanged, _) => ", unchanged".into(),

@@ -7,7 +7,9 @@ use serde_json::json;
 use std::path::PathBuf;
 
 fn testdata(rel: &str) -> String {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("testdata/convert").join(rel);
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("testdata/convert")
+        .join(rel);
     std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
 }
 
@@ -39,11 +41,14 @@ fn convert(text: &str, o: &Options) -> Outcome {
 
 /// Compare with a golden file; `UPDATE_GOLDEN=1` rewrites it.
 fn golden(name: &str, actual: &str) {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("testdata/convert/golden").join(name);
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("testdata/convert/golden")
+        .join(name);
     if std::env::var_os("UPDATE_GOLDEN").is_some() {
         std::fs::write(&p, actual).unwrap();
     }
-    let expected = std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e} (UPDATE_GOLDEN=1 writes it)", p.display()));
+    let expected = std::fs::read_to_string(&p)
+        .unwrap_or_else(|e| panic!("{}: {e} (UPDATE_GOLDEN=1 writes it)", p.display()));
     assert_eq!(actual, expected, "golden file {} differs", p.display());
 }
 
@@ -58,7 +63,12 @@ fn the_runbook_proxmox_mm2_becomes_the_working_layout_in_aws_v1beta2() {
         assert_eq!(c.placement.cluster, "aws");
         assert_eq!(c.name, "mm2-proxmox-to-aws");
         assert_eq!(c.directions, ["proxmox->aws"]);
-        assert_eq!(c.manifest, yaml(&testdata("working-aws.yaml")), "brokers {:?}", o.brokers);
+        assert_eq!(
+            c.manifest,
+            yaml(&testdata("working-aws.yaml")),
+            "brokers {:?}",
+            o.brokers
+        );
     }
 }
 
@@ -71,7 +81,10 @@ fn the_runbook_aws_mm2_becomes_the_working_layout_in_proxmox_v1beta2() {
         assert_eq!(c.manifest, yaml(&testdata("working-proxmox.yaml")));
         // Connect storage in proxmox: 3; mirror topics in proxmox: 3.
         let spec = &c.manifest["spec"];
-        assert_eq!(spec["clusters"][0]["config"]["config.storage.replication.factor"], 3);
+        assert_eq!(
+            spec["clusters"][0]["config"]["config.storage.replication.factor"],
+            3
+        );
     }
 }
 
@@ -84,7 +97,10 @@ fn the_runbook_mm2_in_v1_runs_in_aws_with_strimzis_mapping() {
     assert_eq!(c.api_version, "kafka.strimzi.io/v1");
     let t = &m["spec"]["target"];
     assert_eq!(t["alias"], "aws");
-    assert_eq!(t["bootstrapServers"], "kafka-rciis-prod-kafka-bootstrap.rciis-prod.svc:9092");
+    assert_eq!(
+        t["bootstrapServers"],
+        "kafka-rciis-prod-kafka-bootstrap.rciis-prod.svc:9092"
+    );
     assert_eq!(t["groupId"], "mirrormaker2-cluster");
     assert_eq!(t["configStorageTopic"], "mirrormaker2-cluster-configs");
     assert_eq!(t["offsetStorageTopic"], "mirrormaker2-cluster-offsets");
@@ -97,14 +113,21 @@ fn the_runbook_mm2_in_v1_runs_in_aws_with_strimzis_mapping() {
         mirror["source"]["bootstrapServers"],
         "kafka-bootstrap-proxmox.rciis-prod.svc.clusterset.local:9092"
     );
-    assert_eq!(mirror["source"]["authentication"]["passwordSecret"]["secretName"], "mm2-user-proxmox");
+    assert_eq!(
+        mirror["source"]["authentication"]["passwordSecret"]["secretName"],
+        "mm2-user-proxmox"
+    );
     assert!(mirror.get("heartbeatConnector").is_none());
     assert!(mirror.get("sourceCluster").is_none() && mirror.get("targetCluster").is_none());
     assert_eq!(mirror["sourceConnector"]["config"]["replication.factor"], 1);
     for k in ["connectCluster", "clusters"] {
         assert!(m["spec"].get(k).is_none(), "{k} left in v1");
     }
-    assert!(c.notes.iter().any(|n| n.contains("heartbeatConnector dropped")), "{:?}", c.notes);
+    assert!(
+        c.notes.iter().any(|n| n.contains("heartbeatConnector dropped")),
+        "{:?}",
+        c.notes
+    );
     // Exactly the lead's v1 working fixture (tests/src/fixtures.rs working_mm2_v1): the v1beta2
     // working layout through Strimzi's mapping.
     let mut expected = yaml(&testdata("working-aws.yaml"));
@@ -132,14 +155,29 @@ fn broker_counts_size_every_replication_factor_for_the_target() {
     let text = testdata("runbook-proxmox.yaml").replace("replication.factor: 1", "replication.factor: 3");
     let c = convert(&text, &bed_brokers(Shape::V1beta2));
     let spec = &one(&c).manifest["spec"];
-    assert_eq!(spec["clusters"][0]["config"]["status.storage.replication.factor"], 1);
+    assert_eq!(
+        spec["clusters"][0]["config"]["status.storage.replication.factor"],
+        1
+    );
     let m = &spec["mirrors"][0];
     assert_eq!(m["sourceConnector"]["config"]["replication.factor"], 1);
-    assert_eq!(m["sourceConnector"]["config"]["offset-syncs.topic.replication.factor"], 1);
-    assert_eq!(m["checkpointConnector"]["config"]["checkpoints.topic.replication.factor"], 1);
-    assert_eq!(m["heartbeatConnector"]["config"]["heartbeats.topic.replication.factor"], 1);
+    assert_eq!(
+        m["sourceConnector"]["config"]["offset-syncs.topic.replication.factor"],
+        1
+    );
+    assert_eq!(
+        m["checkpointConnector"]["config"]["checkpoints.topic.replication.factor"],
+        1
+    );
+    assert_eq!(
+        m["heartbeatConnector"]["config"]["heartbeats.topic.replication.factor"],
+        1
+    );
     // More than 3 brokers: capped at 3.
-    let c = convert(&testdata("runbook-aws.yaml"), &opts(Shape::V1beta2, &[("proxmox", 5)]));
+    let c = convert(
+        &testdata("runbook-aws.yaml"),
+        &opts(Shape::V1beta2, &[("proxmox", 5)]),
+    );
     assert_eq!(
         one(&c).manifest["spec"]["clusters"][0]["config"]["config.storage.replication.factor"],
         3
@@ -148,8 +186,15 @@ fn broker_counts_size_every_replication_factor_for_the_target() {
     let text = testdata("runbook-proxmox.yaml").replace("        replication.factor: 1\n", "");
     let c = convert(&text, &opts(Shape::V1beta2, &[]));
     let c = one(&c);
-    assert_eq!(c.manifest["spec"]["clusters"][0]["config"]["config.storage.replication.factor"], -1);
-    assert!(c.notes.iter().any(|n| n.contains("--brokers aws=N")), "{:?}", c.notes);
+    assert_eq!(
+        c.manifest["spec"]["clusters"][0]["config"]["config.storage.replication.factor"],
+        -1
+    );
+    assert!(
+        c.notes.iter().any(|n| n.contains("--brokers aws=N")),
+        "{:?}",
+        c.notes
+    );
 }
 
 #[test]
@@ -213,14 +258,30 @@ fn live_facts_name_the_context_the_kafka_and_the_flux_path() {
         "kafka-aws-kafka-bootstrap.rciis-prod.svc:9092"
     );
     let h = header(c);
-    assert!(h.contains("# Cluster: aws (context rciis-aws), namespace rciis-prod"), "{h}");
-    assert!(h.contains("# Flux path: ./flux/apps/aws/kafka (Kustomization flux-system/kafka)"), "{h}");
-    assert!(c.notes.iter().any(|n| n.contains("delete rciis-prod/mm2-proxmox-to-aws from its Git path (context rciis-proxmox)")), "{:?}", c.notes);
+    assert!(
+        h.contains("# Cluster: aws (context rciis-aws), namespace rciis-prod"),
+        "{h}"
+    );
+    assert!(
+        h.contains("# Flux path: ./flux/apps/aws/kafka (Kustomization flux-system/kafka)"),
+        "{h}"
+    );
+    assert!(
+        c.notes
+            .iter()
+            .any(|n| n
+                .contains("delete rciis-prod/mm2-proxmox-to-aws from its Git path (context rciis-proxmox)")),
+        "{:?}",
+        c.notes
+    );
 }
 
 #[test]
 fn golden_runbook_manifests() {
-    for (file, stem) in [("runbook-proxmox.yaml", "proxmox-to-aws"), ("runbook-aws.yaml", "aws-to-proxmox")] {
+    for (file, stem) in [
+        ("runbook-proxmox.yaml", "proxmox-to-aws"),
+        ("runbook-aws.yaml", "aws-to-proxmox"),
+    ] {
         for (to, suffix) in [(Shape::V1, "v1"), (Shape::V1beta2, "v1beta2")] {
             let out = convert(&testdata(file), &bed_brokers(to));
             golden(&format!("{stem}.{suffix}.yaml"), &render_yaml(&out));
@@ -263,10 +324,21 @@ spec:
     );
     // The part that stays keeps only what it uses.
     let stays = &c[2].manifest["spec"];
-    let aliases: Vec<&str> = stays["clusters"].as_array().unwrap().iter().map(|c| c["alias"].as_str().unwrap()).collect();
+    let aliases: Vec<&str> = stays["clusters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["alias"].as_str().unwrap())
+        .collect();
     assert_eq!(aliases, ["a", "b"]);
-    assert_eq!(c[0].manifest["spec"]["clusters"][1]["bootstrapServers"], "kafka-bootstrap-a.kafka.svc.clusterset.local:9092");
-    assert_eq!(c[0].manifest["spec"]["clusters"][0]["bootstrapServers"], "a-kafka-bootstrap.kafka.svc:9092");
+    assert_eq!(
+        c[0].manifest["spec"]["clusters"][1]["bootstrapServers"],
+        "kafka-bootstrap-a.kafka.svc.clusterset.local:9092"
+    );
+    assert_eq!(
+        c[0].manifest["spec"]["clusters"][0]["bootstrapServers"],
+        "a-kafka-bootstrap.kafka.svc:9092"
+    );
 }
 
 // ------------------------------------------------------------------ Strimzi's v1 mapping
@@ -286,8 +358,10 @@ fn mm2_v1beta2(mirror_extra: Value, spec_extra: Value) -> String {
     for (k, v) in spec_extra.as_object().unwrap() {
         spec[k] = v.clone();
     }
-    serde_json::to_string(&json!({"apiVersion": "kafka.strimzi.io/v1beta2", "kind": "KafkaMirrorMaker2",
-        "metadata": {"name": "x"}, "spec": spec}))
+    serde_json::to_string(
+        &json!({"apiVersion": "kafka.strimzi.io/v1beta2", "kind": "KafkaMirrorMaker2",
+        "metadata": {"name": "x"}, "spec": spec}),
+    )
     .unwrap()
 }
 
@@ -306,7 +380,15 @@ fn group_id_and_storage_topics_come_out_of_config_with_strimzis_defaults() {
     let keys: Vec<&String> = t.as_object().unwrap().keys().collect();
     assert_eq!(
         keys,
-        ["alias", "bootstrapServers", "groupId", "configStorageTopic", "statusStorageTopic", "offsetStorageTopic", "config"]
+        [
+            "alias",
+            "bootstrapServers",
+            "groupId",
+            "configStorageTopic",
+            "statusStorageTopic",
+            "offsetStorageTopic",
+            "config"
+        ]
     );
 }
 
@@ -321,13 +403,22 @@ fn pause_becomes_state_paused_unless_state_is_set() {
     assert_eq!(m["sourceConnector"], json!({"state": "paused"}));
     assert_eq!(m["checkpointConnector"], json!({"state": "stopped"}));
     // pause: false just goes.
-    let text = mm2_v1beta2(json!({"sourceConnector": {"pause": false, "tasksMax": 1}}), json!({}));
+    let text = mm2_v1beta2(
+        json!({"sourceConnector": {"pause": false, "tasksMax": 1}}),
+        json!({}),
+    );
     let out = convert(&text, &opts(Shape::V1, &[]));
-    assert_eq!(one(&out).manifest["spec"]["mirrors"][0]["sourceConnector"], json!({"tasksMax": 1}));
+    assert_eq!(
+        one(&out).manifest["spec"]["mirrors"][0]["sourceConnector"],
+        json!({"tasksMax": 1})
+    );
     // --to v1beta2 keeps pause: it is still valid there.
     let text = mm2_v1beta2(json!({"sourceConnector": {"pause": true}}), json!({}));
     let out = convert(&text, &opts(Shape::V1beta2, &[]));
-    assert_eq!(one(&out).manifest["spec"]["mirrors"][0]["sourceConnector"]["pause"], true);
+    assert_eq!(
+        one(&out).manifest["spec"]["mirrors"][0]["sourceConnector"]["pause"],
+        true
+    );
     assert_eq!(one(&out).action, Action::Unchanged);
 }
 
@@ -343,17 +434,35 @@ fn blacklist_patterns_become_exclude_patterns() {
     assert_eq!(m["topicsExcludePattern"], "t.*");
     assert_eq!(m["groupsExcludePattern"], "keep");
     assert!(m.get("topicsBlacklistPattern").is_none() && m.get("groupsBlacklistPattern").is_none());
-    assert!(c.notes.iter().any(|n| n.contains("topicsBlacklistPattern → topicsExcludePattern")));
+    assert!(
+        c.notes
+            .iter()
+            .any(|n| n.contains("topicsBlacklistPattern → topicsExcludePattern"))
+    );
 }
 
 #[test]
 fn the_heartbeat_connector_is_dropped_with_the_way_to_keep_heartbeats() {
-    let text = mm2_v1beta2(json!({"heartbeatConnector": {"config": {"heartbeats.topic.replication.factor": 1}}}), json!({}));
+    let text = mm2_v1beta2(
+        json!({"heartbeatConnector": {"config": {"heartbeats.topic.replication.factor": 1}}}),
+        json!({}),
+    );
     let out = convert(&text, &opts(Shape::V1, &[]));
     let c = one(&out);
-    assert!(c.manifest["spec"]["mirrors"][0].get("heartbeatConnector").is_none());
-    let n = c.notes.iter().find(|n| n.contains("heartbeatConnector dropped")).expect("note");
-    assert!(n.contains("KafkaConnector") && n.contains("strimzi.io/use-connector-resources"), "{n}");
+    assert!(
+        c.manifest["spec"]["mirrors"][0]
+            .get("heartbeatConnector")
+            .is_none()
+    );
+    let n = c
+        .notes
+        .iter()
+        .find(|n| n.contains("heartbeatConnector dropped"))
+        .expect("note");
+    assert!(
+        n.contains("KafkaConnector") && n.contains("strimzi.io/use-connector-resources"),
+        "{n}"
+    );
     assert!(n.contains("heartbeats.topic.replication.factor"), "{n}");
 }
 
@@ -367,7 +476,10 @@ fn v1_defaults_and_drops_replicas_deployment_template_jaeger() {
     let out = convert(&text, &opts(Shape::V1, &[]));
     let spec = &one(&out).manifest["spec"];
     assert_eq!(spec["replicas"], 3);
-    assert_eq!(spec["template"], json!({"pod": {"metadata": {"labels": {"a": "b"}}}}));
+    assert_eq!(
+        spec["template"],
+        json!({"pod": {"metadata": {"labels": {"a": "b"}}}})
+    );
     assert!(spec.get("tracing").is_none());
 }
 
@@ -398,16 +510,25 @@ fn external_configuration_and_unknown_fields_are_refused() {
     for to in [Shape::V1, Shape::V1beta2] {
         let out = convert(&text, &opts(to, &[]));
         let r = &out.refusals[0];
-        assert!(r.reason.contains(".spec.connectorDefaults") && r.reason.contains(".spec.mirrors[].offsetSyncs"), "{}", r.reason);
+        assert!(
+            r.reason.contains(".spec.connectorDefaults") && r.reason.contains(".spec.mirrors[].offsetSyncs"),
+            "{}",
+            r.reason
+        );
     }
 }
 
 #[test]
 fn an_mm2_strimzi_rejects_for_another_reason_is_refused_with_its_message() {
-    let text = mm2_v1beta2(json!({"sourceCluster": "nowhere", "targetCluster": "tgt"}), json!({}));
+    let text = mm2_v1beta2(
+        json!({"sourceCluster": "nowhere", "targetCluster": "tgt"}),
+        json!({}),
+    );
     let out = convert(&text, &opts(Shape::V1, &[]));
     assert!(
-        out.refusals[0].reason.contains(".spec.mirrors[].sourceCluster is set to an non-existent alias"),
+        out.refusals[0]
+            .reason
+            .contains(".spec.mirrors[].sourceCluster is set to an non-existent alias"),
         "{:?}",
         out.refusals
     );
@@ -457,13 +578,30 @@ fn strimzi_0_48_examples_convert_to_v1_and_keep_their_other_documents() {
 
 #[test]
 fn strimzi_0_48_scram_example_keeps_tls_and_credentials_and_names_the_secrets() {
-    let out = convert(&testdata("strimzi-0.48.0/security_scram-sha-512-auth_mirror-maker-2.yaml"), &opts(Shape::V1, &[]));
+    let out = convert(
+        &testdata("strimzi-0.48.0/security_scram-sha-512-auth_mirror-maker-2.yaml"),
+        &opts(Shape::V1, &[]),
+    );
     let c = one(&out);
     let t = &c.manifest["spec"]["target"];
-    assert_eq!(t["authentication"]["passwordSecret"]["secretName"], "cluster-b-user");
-    assert_eq!(t["tls"]["trustedCertificates"][0]["secretName"], "cluster-b-cluster-ca-cert");
+    assert_eq!(
+        t["authentication"]["passwordSecret"]["secretName"],
+        "cluster-b-user"
+    );
+    assert_eq!(
+        t["tls"]["trustedCertificates"][0]["secretName"],
+        "cluster-b-cluster-ca-cert"
+    );
     let names: Vec<&str> = c.secrets.iter().map(|s| s.name.as_str()).collect();
-    assert_eq!(names, ["cluster-b-user", "cluster-b-cluster-ca-cert", "cluster-a-user", "cluster-a-cluster-ca-cert"]);
+    assert_eq!(
+        names,
+        [
+            "cluster-b-user",
+            "cluster-b-cluster-ca-cert",
+            "cluster-a-user",
+            "cluster-a-cluster-ca-cert"
+        ]
+    );
 }
 
 #[test]
@@ -489,7 +627,10 @@ fn strimzi_1_2_examples_are_already_v1_and_go_back_to_v1beta2_on_request() {
             .collect();
         assert_eq!(one(&back).manifest["spec"], orig[0]["spec"], "{f}");
     }
-    let out = convert(&testdata("strimzi-1.2.0/mirror-maker_kafka-mirror-maker-2.yaml"), &opts(Shape::V1beta2, &[]));
+    let out = convert(
+        &testdata("strimzi-1.2.0/mirror-maker_kafka-mirror-maker-2.yaml"),
+        &opts(Shape::V1beta2, &[]),
+    );
     let cfg = &one(&out).manifest["spec"]["clusters"][0]["config"];
     assert_eq!(cfg["group.id"], "my-mirror-maker-2-group");
     assert_eq!(cfg["config.storage.topic"], "__my-mirror-maker-2-config");
@@ -512,16 +653,36 @@ fn other_documents_pass_through_untouched_and_in_order() {
             Document::PassThrough(p) => format!("{:?}", p.kind),
         })
         .collect();
-    assert_eq!(kinds, ["None", "Some(\"ConfigMap\")", "MM2 mm2-proxmox-to-aws", "Some(\"KafkaUser\")"]);
-    let Document::PassThrough(cm) = &out.documents[1] else { panic!() };
-    assert_eq!(cm.text, "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: keep   # odd spacing kept\ndata: {a: \"1\"}\n");
+    assert_eq!(
+        kinds,
+        [
+            "None",
+            "Some(\"ConfigMap\")",
+            "MM2 mm2-proxmox-to-aws",
+            "Some(\"KafkaUser\")"
+        ]
+    );
+    let Document::PassThrough(cm) = &out.documents[1] else {
+        panic!()
+    };
+    assert_eq!(
+        cm.text,
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: keep   # odd spacing kept\ndata: {a: \"1\"}\n"
+    );
     let rendered = render_yaml(&out);
-    assert!(rendered.starts_with("# leading comment\n---\napiVersion: v1\nkind: ConfigMap\n"), "{rendered}");
+    assert!(
+        rendered.starts_with("# leading comment\n---\napiVersion: v1\nkind: ConfigMap\n"),
+        "{rendered}"
+    );
 }
 
 #[test]
 fn converting_the_output_again_changes_nothing() {
-    for file in ["runbook-proxmox.yaml", "runbook-aws.yaml", "strimzi-0.48.0/security_tls-auth_mirror-maker-2.yaml"] {
+    for file in [
+        "runbook-proxmox.yaml",
+        "runbook-aws.yaml",
+        "strimzi-0.48.0/security_tls-auth_mirror-maker-2.yaml",
+    ] {
         for to in [Shape::V1, Shape::V1beta2] {
             let first = convert(&testdata(file), &bed_brokers(to));
             let text = render_yaml(&first);
@@ -529,9 +690,17 @@ fn converting_the_output_again_changes_nothing() {
             let m1: Vec<&Value> = first.converted().map(|c| &c.manifest).collect();
             let m2: Vec<&Value> = second.converted().map(|c| &c.manifest).collect();
             assert_eq!(m1, m2, "{file} {to:?}");
-            assert!(second.converted().all(|c| c.action == Action::Unchanged), "{file} {to:?}");
+            assert!(
+                second.converted().all(|c| c.action == Action::Unchanged),
+                "{file} {to:?}"
+            );
             // Only the header's "moved from" line differs: the layout is fixed now.
-            let strip = |s: &str| s.lines().filter(|l| !l.starts_with("# kubectl mm2 convert")).collect::<Vec<_>>().join("\n");
+            let strip = |s: &str| {
+                s.lines()
+                    .filter(|l| !l.starts_with("# kubectl mm2 convert"))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            };
             assert_eq!(strip(&text), strip(&render_yaml(&second)), "{file} {to:?}");
         }
     }
@@ -562,10 +731,21 @@ fn a_conversion_strimzi_would_reject_is_an_error_not_output() {
     let mut c = one(&out).clone();
     c.manifest["spec"]["mirrors"][0]["source"]["alias"] = json!("aws");
     let e = check(&c).unwrap_err().to_string();
-    assert!(e.starts_with("bug:") && e.contains("aliases must be unique"), "{e}");
+    assert!(
+        e.starts_with("bug:") && e.contains("aliases must be unique"),
+        "{e}"
+    );
     let mut c = one(&out).clone();
-    c.manifest["spec"]["target"].as_object_mut().unwrap().remove("groupId");
-    assert!(check(&c).unwrap_err().to_string().contains(".spec.target.groupId"));
+    c.manifest["spec"]["target"]
+        .as_object_mut()
+        .unwrap()
+        .remove("groupId");
+    assert!(
+        check(&c)
+            .unwrap_err()
+            .to_string()
+            .contains(".spec.target.groupId")
+    );
 }
 
 #[test]

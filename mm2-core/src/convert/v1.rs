@@ -15,7 +15,9 @@
 //! v1 → v1beta2 (`--to v1beta2`, for operators below 0.49) is the inverse layout mapping.
 
 use super::{Refuse, Shape};
-use crate::mm2::validation::{DEFAULT_CONFIG_TOPIC, DEFAULT_GROUP_ID, DEFAULT_OFFSET_TOPIC, DEFAULT_STATUS_TOPIC};
+use crate::mm2::validation::{
+    DEFAULT_CONFIG_TOPIC, DEFAULT_GROUP_ID, DEFAULT_OFFSET_TOPIC, DEFAULT_STATUS_TOPIC,
+};
 use serde_json::{Map, Value, json};
 
 /// (v1 field of `target`, Connect config key, Strimzi's default).
@@ -123,7 +125,11 @@ pub fn reshape(obj: &Value, to: Shape, notes: &mut Vec<String>) -> Result<Value,
                     "mount the Secrets/ConfigMaps through .spec.template.connectContainer.volumeMounts and .spec.template.pod.volumes (or use KafkaConnect's config providers), remove .spec.externalConfiguration, then re-run",
                 ));
             }
-            let mut s = if is_v1_shape(spec) { spec.clone() } else { old_to_v1(spec) };
+            let mut s = if is_v1_shape(spec) {
+                spec.clone()
+            } else {
+                old_to_v1(spec)
+            };
             cleanups_v1(&mut s, notes);
             o["spec"] = s;
         }
@@ -204,7 +210,11 @@ fn old_to_v1(spec: &Value) -> Value {
 
 /// A v1beta2 cluster entry as the v1 `target`, in the order Strimzi's tool writes it.
 fn target_of(entry: Value) -> Value {
-    let mut config = entry.get("config").and_then(Value::as_object).cloned().unwrap_or_default();
+    let mut config = entry
+        .get("config")
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
     let mut t = Map::new();
     for k in ["alias", "bootstrapServers"] {
         if let Some(v) = entry.get(k) {
@@ -234,7 +244,9 @@ fn target_of(entry: Value) -> Value {
 fn cleanups_v1(spec: &mut Value, notes: &mut Vec<String>) {
     if spec.get("replicas").is_none_or(Value::is_null) {
         spec["replicas"] = json!(3);
-        notes.push("replicas was not set: 3, the default Strimzi's v1 conversion writes (v1 requires it)".into());
+        notes.push(
+            "replicas was not set: 3, the default Strimzi's v1 conversion writes (v1 requires it)".into(),
+        );
     }
     if let Some(t) = spec.get_mut("template").and_then(Value::as_object_mut)
         && t.shift_remove("deployment").is_some()
@@ -274,7 +286,9 @@ fn cleanups_v1(spec: &mut Value, notes: &mut Vec<String>) {
                     conn.insert("state".into(), json!("paused"));
                     notes.push(format!("mirror {i} ({src}): {c}.pause: true → state: paused"));
                 } else {
-                    notes.push(format!("mirror {i} ({src}): {c}.pause removed (v1 has only state)"));
+                    notes.push(format!(
+                        "mirror {i} ({src}): {c}.pause removed (v1 has only state)"
+                    ));
                 }
             }
         }
@@ -305,7 +319,11 @@ fn v1_to_old(spec: &Value) -> Value {
     let target = &spec["target"];
     let alias = target["alias"].as_str().unwrap_or_default();
     let mut entry = Map::new();
-    let mut config = target.get("config").and_then(Value::as_object).cloned().unwrap_or_default();
+    let mut config = target
+        .get("config")
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
     for (field, key, default) in TARGET_FROM_CONFIG {
         if let Some(v) = target.get(field).and_then(Value::as_str)
             && v != default
@@ -381,7 +399,12 @@ pub fn check_known_fields(spec: &Value, to: Shape) -> Result<(), Refuse> {
         &[&SPEC_V1, if v1b2 { &SPEC_V1BETA2_ONLY } else { none }],
     );
     check(spec.get("target"), ".spec.target", &[&TARGET_FIELDS]);
-    for c in spec.get("clusters").and_then(Value::as_array).into_iter().flatten() {
+    for c in spec
+        .get("clusters")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
         check(Some(c), ".spec.clusters[]", &[&CLUSTER_FIELDS]);
     }
     check(
@@ -389,7 +412,12 @@ pub fn check_known_fields(spec: &Value, to: Shape) -> Result<(), Refuse> {
         ".spec.template",
         &[&TEMPLATE_V1, if v1b2 { &["deployment"] } else { none }],
     );
-    for m in spec.get("mirrors").and_then(Value::as_array).into_iter().flatten() {
+    for m in spec
+        .get("mirrors")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
         check(
             Some(m),
             ".spec.mirrors[]",

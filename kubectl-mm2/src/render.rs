@@ -103,7 +103,9 @@ fn mm2(out: &mut String, p: &Palette, d: &DirectionStatus, m: &Mm2Report, wide: 
         .map(|r| r.to_string())
         .unwrap_or_else(|| "?".into());
     let desired = rep.desired.map(|r| r.to_string()).unwrap_or_else(|| "-".into());
-    let rep_health = if rep.ready_pods.is_some() && rep.ready_pods == rep.desired {
+    let rep_health = if m.rejection.is_some() {
+        Health::Bad
+    } else if rep.ready_pods.is_some() && rep.ready_pods == rep.desired {
         Health::Good
     } else {
         Health::Warn
@@ -130,12 +132,13 @@ fn mm2(out: &mut String, p: &Palette, d: &DirectionStatus, m: &Mm2Report, wide: 
     };
     kv.push(("Ready".into(), ready));
     if let Some(r) = &m.rejection {
-        let who = if r.reported_by_operator {
-            "the operator says"
-        } else {
-            "Strimzi 0.51 will say"
-        };
-        kv.push(("Rejected".into(), p.bad(&format!("{who}: {}", r.message))));
+        // The operator's own words are already on the Ready line; a prediction is not.
+        if !r.reported_by_operator {
+            kv.push((
+                "Rejected".into(),
+                p.bad(&format!("Strimzi 0.51 will say: {}", r.message)),
+            ));
+        }
         kv.push(("Why".into(), r.explanation.clone()));
         if let Some(f) = &r.fix {
             kv.push((

@@ -370,13 +370,12 @@ pub async fn mm2_report(cc: &ContextClient, mm2: &Mm2Object, route: &Route, live
     let rejection = judge(mm2);
     if let Some(r) = &rejection {
         findings.push(format!(
-            "Strimzi rejects this KafkaMirrorMaker2 ({}: {}) — {}{}",
+            "rejected by Strimzi ({}: {}): nothing replicates{}",
             r.reason,
             r.message,
-            r.explanation,
             r.fix
                 .as_ref()
-                .map(|f| format!("; `{f}` prints the manifests that run"))
+                .map(|f| format!(" — `{f}` prints the manifests of a layout that runs"))
                 .unwrap_or_default()
         ));
     }

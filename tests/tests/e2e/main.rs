@@ -10,5 +10,6 @@ mod completion;
 mod convert;
 mod krew;
 mod lag;
+mod layout;
 mod mm2_lifecycle;
 mod tty;

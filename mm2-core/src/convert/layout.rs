@@ -387,8 +387,9 @@ fn move_to(cleaned: &Value, connect: &str, target: &str, group: &[&Value], opts:
                 match IN_CLUSTER.captures(&bs) {
                     Some(c) => {
                         let new = clusterset_bootstrap(s, &c["ns"], &c["port"]);
+                        let ctx = opts.contexts.get(s).cloned().unwrap_or_else(|| format!("<{s}>"));
                         notes.push(format!(
-                            "{s} is now a remote source: bootstrap {bs} → {new}, the MCS export of {s}'s Kafka (`kubectl clusterset export --kafka {} --as kafka-bootstrap-{s} --context <{s}>`; check with `kubectl clusterset resolve kafka-bootstrap-{s}`)",
+                            "{s} is now a remote source: bootstrap {bs} → {new}, the MCS export of {s}'s Kafka (`kubectl clusterset export --kafka {} --as kafka-bootstrap-{s} --context {ctx}`; check with `kubectl clusterset resolve kafka-bootstrap-{s}`)",
                             &c["kafka"]
                         ));
                         e["bootstrapServers"] = json!(new);

@@ -342,7 +342,8 @@ fn convert_mm2(obj: &Value, opts: &Options) -> std::result::Result<Vec<Converted
     let mut out = Vec::new();
     for piece in pieces {
         let mut notes = piece.notes;
-        let manifest = v1::reshape(&piece.manifest, opts.to, &mut notes)?;
+        let mut manifest = v1::reshape(&piece.manifest, opts.to, &mut notes)?;
+        canonical_order(&mut manifest);
         v1::check_known_fields(&manifest["spec"], opts.to)?;
         let normalized = validation::validate(manifest.get("spec")).map_err(|e| {
             Refuse::new(
@@ -531,6 +532,104 @@ fn check(c: &Converted) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Put the keys a reader looks for first (in Strimzi's documentation order) at the front, the
+/// rest in their order. Objects read from an API server come with sorted keys; a manifest for Git
+/// should read like the runbook's.
+fn canonical_order(m: &mut Value) {
+    fn front(v: &mut Value, first: &[&str]) {
+        let Some(map) = v.as_object_mut() else { return };
+        let mut out = Map::new();
+        for k in first {
+            if let Some(x) = map.shift_remove(*k) {
+                out.insert((*k).to_string(), x);
+            }
+        }
+        out.append(map);
+        *map = out;
+    }
+    const ENTRY: [&str; 9] = [
+        "alias",
+        "bootstrapServers",
+        "groupId",
+        "configStorageTopic",
+        "statusStorageTopic",
+        "offsetStorageTopic",
+        "tls",
+        "authentication",
+        "config",
+    ];
+    const AUTH: [&str; 4] = ["type", "username", "passwordSecret", "certificateAndKey"];
+    const CONNECTOR: [&str; 6] = ["tasksMax", "state", "pause", "autoRestart", "config", "version"];
+    front(m, &["apiVersion", "kind", "metadata", "spec"]);
+    front(
+        &mut m["metadata"],
+        &["name", "namespace", "labels", "annotations"],
+    );
+    let spec = &mut m["spec"];
+    front(
+        spec,
+        &[
+            "version",
+            "replicas",
+            "image",
+            "connectCluster",
+            "clusters",
+            "target",
+            "mirrors",
+        ],
+    );
+    fn entry(e: &mut Value) {
+        front(e, &ENTRY);
+        if let Some(a) = e.get_mut("authentication") {
+            front(a, &AUTH);
+            if let Some(p) = a.get_mut("passwordSecret") {
+                front(p, &["secretName", "password"]);
+            }
+        }
+    }
+    if let Some(t) = spec.get_mut("target") {
+        entry(t);
+    }
+    for c in spec
+        .get_mut("clusters")
+        .and_then(Value::as_array_mut)
+        .into_iter()
+        .flatten()
+    {
+        entry(c);
+    }
+    for mirror in spec
+        .get_mut("mirrors")
+        .and_then(Value::as_array_mut)
+        .into_iter()
+        .flatten()
+    {
+        front(
+            mirror,
+            &[
+                "source",
+                "sourceCluster",
+                "targetCluster",
+                "sourceConnector",
+                "checkpointConnector",
+                "heartbeatConnector",
+                "topicsPattern",
+                "topicsExcludePattern",
+                "groupsPattern",
+                "groupsExcludePattern",
+            ],
+        );
+        if let Some(src) = mirror.get_mut("source") {
+            entry(src);
+        }
+        for c in ["sourceConnector", "checkpointConnector", "heartbeatConnector"] {
+            if let Some(c) = mirror.get_mut(c) {
+                front(c, &CONNECTOR);
+            }
+        }
+    }
 }
 
 /// An object's map, created when absent.

@@ -763,3 +763,41 @@ fn brokers_flag_parses() {
     assert!(parse_brokers("aws").is_err());
     assert!(parse_brokers("aws=0").is_err());
 }
+
+#[test]
+fn objects_read_from_a_cluster_come_out_in_the_runbooks_order() {
+    // An API server returns keys sorted; the manifest for Git reads like the runbook's.
+    fn sorted(v: &Value) -> Value {
+        match v {
+            Value::Object(m) => {
+                let mut keys: Vec<&String> = m.keys().collect();
+                keys.sort();
+                Value::Object(keys.into_iter().map(|k| (k.clone(), sorted(&m[k]))).collect())
+            }
+            Value::Array(a) => Value::Array(a.iter().map(sorted).collect()),
+            other => other.clone(),
+        }
+    }
+    let from_file = convert(&testdata("runbook-proxmox.yaml"), &bed_brokers(Shape::V1));
+    let live = sorted(&yaml(&testdata("runbook-proxmox.yaml")));
+    let from_live = convert_values(vec![(String::new(), Some(live))], &bed_brokers(Shape::V1)).unwrap();
+    let top = |o: &Outcome| {
+        one(o).manifest["spec"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .take(4)
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(top(&from_live), ["version", "replicas", "target", "mirrors"]);
+    let auth = |o: &Outcome| {
+        one(o).manifest["spec"]["target"]["authentication"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(auth(&from_live), auth(&from_file));
+}

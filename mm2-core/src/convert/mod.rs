@@ -124,6 +124,9 @@ pub struct SecretNeed {
     pub peer_copy: bool,
     /// What it holds: `password of mm2-user`, `CA certificates`...
     pub purpose: String,
+    /// How to make the copy (peer copies only): `kubectl clusterset copy-secret --mm2` for the
+    /// runbook's `<user>-<cluster>` copies, a single copy-secret otherwise.
+    pub copy_with: Option<String>,
 }
 
 /// Where a converted MM2 belongs.
@@ -386,7 +389,7 @@ fn convert_mm2(obj: &Value, opts: &Options) -> std::result::Result<Vec<Converted
             namespace: namespace.clone(),
             flux: opts.flux.get(&target).cloned(),
         };
-        let secrets = secrets_needed(&manifest["spec"], &target);
+        let secrets = secrets_needed(&manifest["spec"], &target, &opts.contexts);
         out.push(Converted {
             action,
             name: str_at(&manifest, &["metadata", "name"])
@@ -447,19 +450,39 @@ pub(crate) fn cluster_entries(spec: &Value) -> Vec<(String, &Value)> {
 
 /// The Secrets a converted spec references (authentication and trusted certificates), per
 /// cluster; the target's are local, the sources' are copies of the source cluster's Secrets.
-pub(crate) fn secrets_needed(spec: &Value, target: &str) -> Vec<SecretNeed> {
+pub(crate) fn secrets_needed(
+    spec: &Value,
+    target: &str,
+    contexts: &BTreeMap<String, String>,
+) -> Vec<SecretNeed> {
     let mut out: Vec<SecretNeed> = Vec::new();
+    let ctx = |a: &str| {
+        contexts
+            .get(a)
+            .cloned()
+            .unwrap_or_else(|| format!("<context of {a}>"))
+    };
     for (alias, e) in cluster_entries(spec) {
         let peer = alias != target;
         let mut add = |name: &str, purpose: String| {
-            if !out.iter().any(|s| s.name == name) {
-                out.push(SecretNeed {
-                    name: name.to_string(),
-                    of_cluster: alias.clone(),
-                    peer_copy: peer,
-                    purpose,
-                });
+            if out.iter().any(|s| s.name == name) {
+                return;
             }
+            let copy_with = peer.then(|| match name.strip_suffix(&format!("-{alias}")) {
+                Some(base) if !base.is_empty() => "kubectl clusterset copy-secret --mm2".to_string(),
+                _ => format!(
+                    "kubectl clusterset copy-secret {name} --from {} --to {}",
+                    ctx(&alias),
+                    ctx(target)
+                ),
+            });
+            out.push(SecretNeed {
+                name: name.to_string(),
+                of_cluster: alias.clone(),
+                peer_copy: peer,
+                purpose,
+                copy_with,
+            });
         };
         let auth = e.get("authentication");
         let user = auth
@@ -713,9 +736,9 @@ pub fn header(c: &Converted) -> String {
     if !c.secrets.is_empty() {
         h.push_str(&format!("# Secrets needed in {ns} on {}:\n", c.placement.cluster));
         for s in &c.secrets {
-            if s.peer_copy {
+            if let Some(cmd) = &s.copy_with {
                 h.push_str(&format!(
-                    "#   {} ({}; a copy of {}'s Secret: `kubectl clusterset copy-secret --mm2`)\n",
+                    "#   {} ({}; a copy of {}'s Secret: `{cmd}`)\n",
                     s.name, s.purpose, s.of_cluster
                 ));
             } else {

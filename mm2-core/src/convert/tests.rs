@@ -219,13 +219,15 @@ fn the_moved_mm2_says_what_it_assumed_and_what_it_needs() {
                 name: "mm2-user".into(),
                 of_cluster: "aws".into(),
                 peer_copy: false,
-                purpose: "password of mm2-user in aws".into()
+                purpose: "password of mm2-user in aws".into(),
+                copy_with: None,
             },
             SecretNeed {
                 name: "mm2-user-proxmox".into(),
                 of_cluster: "proxmox".into(),
                 peer_copy: true,
-                purpose: "password of mm2-user in proxmox".into()
+                purpose: "password of mm2-user in proxmox".into(),
+                copy_with: Some("kubectl clusterset copy-secret --mm2".into()),
             },
         ]
     );

@@ -63,13 +63,13 @@ pub async fn run(g: &GlobalArgs, a: &CopySecretArgs) -> Result<u8> {
     let mut results = Vec::new();
     for (p, c) in plans.into_iter().zip(consented) {
         let (src, dst) = (&clients[&p.spec.source_context], &clients[&p.spec.target_context]);
-        eprintln!("► copying {}", p.spec);
+        mm2_core::heprintln!("► copying {}", p.spec);
         let r = copy_secret::execute(src, dst, p, g.dry_run, c).await?;
         report(&r, &pal, g.output.is_machine());
         results.push(r);
     }
     if let Some(s) = g.output.serialize(&results) {
-        print!("{s}");
+        mm2_core::hprint!("{s}");
     }
     Ok(exit::OK)
 }
@@ -184,7 +184,7 @@ fn consent(g: &GlobalArgs, a: &CopySecretArgs, plans: &[CopyPlan], pal: &Palette
     }
     if a.force {
         for p in &needing {
-            eprintln!("{} --force: replacing it. {}", pal.warn("⚠"), p.consent_reason());
+            mm2_core::heprintln!("{} --force: replacing it. {}", pal.warn("⚠"), p.consent_reason());
         }
         return Ok(plans.iter().map(|p| p.needs_consent()).collect());
     }
@@ -210,7 +210,7 @@ fn consent(g: &GlobalArgs, a: &CopySecretArgs, plans: &[CopyPlan], pal: &Palette
     let mut out = Vec::new();
     for p in plans {
         if p.needs_consent() {
-            eprintln!("{} {}", pal.warn("⚠"), p.consent_reason());
+            mm2_core::heprintln!("{} {}", pal.warn("⚠"), p.consent_reason());
             confirm(
                 &format!(
                     "Replace Secret {}/{} in {} with a copy of {}/{} from {}?",
@@ -248,39 +248,40 @@ fn show_diff(g: &GlobalArgs, plans: &[CopyPlan]) -> Result<u8> {
             })
             .collect::<Vec<_>>(),
     ) {
-        print!("{s}");
+        mm2_core::hprint!("{s}");
         return Ok(exit::OK);
     }
     for p in plans {
-        println!("{}", p.spec);
+        mm2_core::hprintln!("{}", p.spec);
         if p.target.is_none() {
-            println!("  (new Secret)");
+            mm2_core::hprintln!("  (new Secret)");
         } else if p.unchanged() {
-            println!("  unchanged");
+            mm2_core::hprintln!("  unchanged");
         }
         for l in p.diff.lines() {
-            println!("  {l}");
+            mm2_core::hprintln!("  {l}");
         }
         if let Some(r) = &p.rotated {
-            println!(
+            mm2_core::hprintln!(
                 "  rotated: source changed since the last copy (resourceVersion {} → {})",
-                r.from, r.to
+                r.from,
+                r.to
             );
         }
         if p.ownership == Ownership::Foreign || p.ownership == Ownership::OursOtherSource {
-            println!("  not created by kubectl-clusterset: writing it needs --force");
+            mm2_core::hprintln!("  not created by kubectl-clusterset: writing it needs --force");
         }
     }
-    eprintln!("ℹ diff only (key names, never values); nothing written");
+    mm2_core::heprintln!("ℹ diff only (key names, never values); nothing written");
     Ok(exit::OK)
 }
 
 fn report(r: &CopyResult, pal: &Palette, machine: bool) {
     for n in &r.notes {
-        eprintln!("{} {n}", pal.dim("ℹ"));
+        mm2_core::heprintln!("{} {n}", pal.dim("ℹ"));
     }
     if let Some(rot) = &r.rotated {
-        eprintln!(
+        mm2_core::heprintln!(
             "{} rotated: source changed since the last copy (resourceVersion {} → {})",
             pal.warn("⚠"),
             rot.from,
@@ -288,7 +289,7 @@ fn report(r: &CopyResult, pal: &Palette, machine: bool) {
         );
     }
     if r.drifted {
-        eprintln!(
+        mm2_core::heprintln!(
             "{} the target had been edited since the last copy (its content no longer matched the recorded hash); restored from the source",
             pal.warn("⚠")
         );
@@ -296,7 +297,7 @@ fn report(r: &CopyResult, pal: &Palette, machine: bool) {
     let changes = r.diff.lines();
     if !r.action.wrote() && r.action != copy_secret::CopyAction::Unchanged {
         for l in &changes {
-            eprintln!("  {l}");
+            mm2_core::heprintln!("  {l}");
         }
     }
     let mut line = format!(
@@ -318,6 +319,6 @@ fn report(r: &CopyResult, pal: &Palette, machine: bool) {
     }
     // The result on stdout (for scripts and `| grep unchanged`), unless -o json|yaml.
     if !machine {
-        println!("{line}");
+        mm2_core::hprintln!("{line}");
     }
 }

@@ -78,10 +78,10 @@ pub async fn run(g: &GlobalArgs, a: &ExportArgs) -> Result<u8> {
     let machine = g.output.is_machine();
     let plan = export::plan(&cs, &context, &what, machine).await?;
     for w in &plan.warnings {
-        eprintln!("{} {w}", pal.warn("⚠"));
+        mm2_core::heprintln!("{} {w}", pal.warn("⚠"));
     }
     for u in &plan.unchecked {
-        eprintln!(
+        mm2_core::heprintln!(
             "{} could not check context {} for a conflicting export: {}",
             pal.warn("⚠"),
             u.context,
@@ -89,10 +89,10 @@ pub async fn run(g: &GlobalArgs, a: &ExportArgs) -> Result<u8> {
         );
     }
     for w in plan.conflict_warnings() {
-        eprintln!("{} {w}", pal.warn("⚠"));
+        mm2_core::heprintln!("{} {w}", pal.warn("⚠"));
     }
     for p in plan.peers.iter().filter(|p| p.conflicts.is_empty()) {
-        eprintln!(
+        mm2_core::heprintln!(
             "{} {} is also exported from {} with the same definition: MCS serves both clusters' endpoints under one name",
             pal.dim("ℹ"),
             plan.name,
@@ -101,7 +101,7 @@ pub async fn run(g: &GlobalArgs, a: &ExportArgs) -> Result<u8> {
     }
     if machine {
         match g.output {
-            OutputFormat::Json => print!(
+            OutputFormat::Json => mm2_core::hprint!(
                 "{}",
                 serde_json::to_string_pretty(&serde_json::json!({
                     "apiVersion": "v1", "kind": "List", "items": plan.documents()
@@ -109,16 +109,16 @@ pub async fn run(g: &GlobalArgs, a: &ExportArgs) -> Result<u8> {
                 .unwrap_or_default()
                     + "\n"
             ),
-            _ => print!("{}", export::manifests_yaml(&plan.documents())),
+            _ => mm2_core::hprint!("{}", export::manifests_yaml(&plan.documents())),
         }
         match &plan.flux_kustomization {
-            Some(k) => eprintln!(
+            Some(k) => mm2_core::heprintln!(
                 "{} namespace {} in {} is managed by Flux (Kustomization {k}): commit these manifests to the Flux repository — that is the GitOps path; nothing was applied",
                 pal.dim("ℹ"),
                 plan.namespace,
                 context
             ),
-            None => eprintln!(
+            None => mm2_core::heprintln!(
                 "{} manifests only, nothing applied (commit them to the Flux repository, or drop -o to apply)",
                 pal.dim("ℹ")
             ),
@@ -126,7 +126,7 @@ pub async fn run(g: &GlobalArgs, a: &ExportArgs) -> Result<u8> {
         return Ok(exit::OK);
     }
     if let Some(k) = &plan.flux_kustomization {
-        eprintln!(
+        mm2_core::heprintln!(
             "{} namespace {} in {} is managed by Flux (Kustomization {k}): what is applied here is not in Git. \
              The GitOps path is `-o yaml` into the repository",
             pal.warn("⚠"),
@@ -134,7 +134,7 @@ pub async fn run(g: &GlobalArgs, a: &ExportArgs) -> Result<u8> {
             context
         );
     }
-    eprintln!(
+    mm2_core::heprintln!(
         "► exporting {} from {} (namespace {}){}",
         plan.name,
         cs.label(&context),
@@ -147,14 +147,14 @@ pub async fn run(g: &GlobalArgs, a: &ExportArgs) -> Result<u8> {
     );
     let result = export::execute(&cs, &plan, g.dry_run, a.force).await?;
     if let Some(s) = result.service {
-        println!("service/{} {}", plan.name, s.as_str());
+        mm2_core::hprintln!("service/{} {}", plan.name, s.as_str());
     }
-    println!(
+    mm2_core::hprintln!(
         "serviceexport.multicluster.x-k8s.io/{} {}",
         plan.name,
         result.service_export.as_str()
     );
-    eprintln!(
+    mm2_core::heprintln!(
         "{} clusterset name: {} — check it with `kubectl clusterset resolve {} -n {}`",
         pal.dim("ℹ"),
         plan.dns,

@@ -33,8 +33,8 @@ pub async fn run(g: &GlobalArgs, a: &ResolveArgs) -> Result<u8> {
     }
     let report = resolve::resolve(&cs, &a.name).await;
     match g.output.serialize(&report) {
-        Some(s) => print!("{s}"),
-        None => print!("{}", render(&report, &Palette::for_stdout())),
+        Some(s) => mm2_core::hprint!("{s}"),
+        None => mm2_core::hprint!("{}", render(&report, &Palette::for_stdout())),
     }
     Ok(report.exit_code())
 }

@@ -64,15 +64,20 @@ pub async fn run(g: &GlobalArgs, a: &ConvertArgs) -> Result<u8, Error> {
             let req = g.topology_request()?;
             let timeout = g.timeout_or(std::time::Duration::from_secs(10));
             let topo = mm2_core::topology::discover(&kc, &req, timeout).await?;
+            if let Some(e) = topo.unusable() {
+                return Err(e);
+            }
             let d = mm2_core::direction::parse(dir, &topo.aliases())?;
             convert::live::convert_direction(&topo, &d, &opts).await?
         }
     };
     match g.output {
         OutputFormat::Json => print!("{}", g.output.serialize(&outcome).unwrap_or_default()),
+        // Manifests: YAML from serde (strings escaped), headers escaped, other documents as the
+        // user wrote them (byte for byte, from their own file).
         _ => print!("{}", convert::render_yaml(&outcome)),
     }
-    eprint!("{}", convert::render_notes(&outcome));
+    mm2_core::heprint!("{}", convert::render_notes(&outcome));
     Ok(outcome.exit_code())
 }
 

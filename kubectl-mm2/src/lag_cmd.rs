@@ -51,6 +51,9 @@ pub struct LagArgs {
 const READ_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Run `lag`; errors become UNKNOWN (3), the Nagios convention.
+/// Exit code of a usage error of `lag`: UNKNOWN in the Nagios convention (never 2, CRITICAL).
+pub const USAGE_EXIT: u8 = 3;
+
 pub async fn run(g: &GlobalArgs, a: &LagArgs) -> u8 {
     match lag(g, a).await {
         Ok(code) => code,
@@ -89,6 +92,9 @@ async fn lag(g: &GlobalArgs, a: &LagArgs) -> Result<u8> {
     let timeout = g.timeout_or(READ_TIMEOUT);
     let once = || async {
         let topo = mm2_core::topology::discover(&kc, &req, timeout).await?;
+        if let Some(e) = topo.unusable() {
+            return Err(e);
+        }
         let only = match &a.direction {
             Some(d) => vec![mm2_core::direction::parse(d, &topo.aliases())?],
             None => vec![],
@@ -124,20 +130,20 @@ async fn lag(g: &GlobalArgs, a: &LagArgs) -> Result<u8> {
             prev.as_ref().map(|(r, t)| (r, now - *t)),
         );
         if let Some(s) = g.output.serialize(&report) {
-            print!("{s}");
+            mm2_core::hprint!("{s}");
         } else if tty {
             let _ = term.clear_last_lines(drawn);
-            print!("{text}");
+            mm2_core::hprint!("{text}");
             drawn = text.lines().count();
         } else {
-            println!(
+            mm2_core::hprintln!(
                 "--- {}",
                 std::time::SystemTime::now()
                     .duration_since(std::time::UNIX_EPOCH)
                     .map(|d| d.as_secs())
                     .unwrap_or(0)
             );
-            print!("{text}");
+            mm2_core::hprint!("{text}");
         }
         code = report.severity.exit_code() as u8;
         prev = Some((report, now));
@@ -150,8 +156,8 @@ async fn lag(g: &GlobalArgs, a: &LagArgs) -> Result<u8> {
 
 fn print_report(fmt: OutputFormat, report: &LagReport, prev: Option<(&LagReport, Duration)>) {
     match fmt.serialize(report) {
-        Some(s) => print!("{s}"),
-        None => print!("{}", render(report, fmt == OutputFormat::Wide, prev)),
+        Some(s) => mm2_core::hprint!("{s}"),
+        None => mm2_core::hprint!("{}", render(report, fmt == OutputFormat::Wide, prev)),
     }
 }
 

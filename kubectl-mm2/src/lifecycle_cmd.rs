@@ -87,14 +87,14 @@ impl Progress {
             bar.set_message(msg.to_string());
             Progress { bar: Some(bar) }
         } else {
-            eprintln!("◎ {msg}");
+            mm2_core::heprintln!("◎ {msg}");
             Progress { bar: None }
         }
     }
     fn update(&self, line: &str) {
         match &self.bar {
             Some(b) => b.set_message(line.to_string()),
-            None => eprintln!("  … {line}"),
+            None => mm2_core::heprintln!("  … {line}"),
         }
     }
     fn finish(self) {
@@ -107,7 +107,11 @@ impl Progress {
 async fn discover(g: &GlobalArgs) -> Result<Topology> {
     let kc = g.kubeconfigs()?;
     let req = g.topology_request()?;
-    mm2_core::topology::discover(&kc, &req, g.timeout_or(WAIT_TIMEOUT).min(READ_TIMEOUT)).await
+    let topo = mm2_core::topology::discover(&kc, &req, g.timeout_or(WAIT_TIMEOUT).min(READ_TIMEOUT)).await?;
+    match topo.unusable() {
+        Some(e) => Err(e),
+        None => Ok(topo),
+    }
 }
 
 /// Which directions the user means: the argument, --all, a picker on a terminal, or an error.
@@ -195,12 +199,12 @@ async fn flux_gate(
     match gitops::impact(mm2, report.as_ref(), touches, interval.as_deref()) {
         FluxImpact::None(note) => {
             if let Some(n) = note {
-                eprintln!("{} Flux owns this object, but {n}", pal.dim("ℹ"));
+                mm2_core::heprintln!("{} Flux owns this object, but {n}", pal.dim("ℹ"));
             }
             Ok(())
         }
         FluxImpact::SuspendedNow { kustomization } => {
-            eprintln!(
+            mm2_core::heprintln!(
                 "{} Flux Kustomization {kustomization} is suspended: this change sticks until it is resumed, then Flux re-applies Git",
                 pal.warn("⚠")
             );
@@ -223,13 +227,13 @@ async fn flux_gate(
                     g.yes,
                 )?;
                 gitops::suspend(cc, &namespace, &kustomization, change, g.dry_run != DryRun::None).await?;
-                eprintln!(
+                mm2_core::heprintln!(
                     "► suspended Flux Kustomization {namespace}/{kustomization} (annotation {}); `kubectl mm2 resume` unsuspends it",
                     mm2_core::mm2::SUSPENDED_BY_ANNOTATION
                 );
                 Ok(())
             } else if force {
-                eprintln!(
+                mm2_core::heprintln!(
                     "{} Flux Kustomization {namespace}/{kustomization} will revert this {when}",
                     pal.warn("⚠")
                 );
@@ -281,9 +285,9 @@ pub async fn set_state(g: &GlobalArgs, a: &StateArgs, to: ConnectorState) -> Res
         let plan = lifecycle::plan_state(&mm2.spec, &mm2.obj.data["spec"], route.mirror_index, &kinds, to);
         if a.write.print_patch {
             if plan.is_noop() {
-                eprintln!("{d}: already {done_word}; nothing to commit");
+                mm2_core::heprintln!("{d}: already {done_word}; nothing to commit");
             } else {
-                print!("{}", gitops::print_patch(&mm2, &plan.patch)?);
+                mm2_core::hprint!("{}", gitops::print_patch(&mm2, &plan.patch)?);
             }
             continue;
         }
@@ -304,7 +308,7 @@ pub async fn set_state(g: &GlobalArgs, a: &StateArgs, to: ConnectorState) -> Res
         }
         for e in &plan.edits {
             if e.deprecated_pause == Some(true) && to == ConnectorState::Running {
-                eprintln!(
+                mm2_core::heprintln!(
                     "ℹ {} connector has the deprecated `pause: true`; setting `state: running` overrides it",
                     e.kind.as_str()
                 );
@@ -318,10 +322,38 @@ pub async fn set_state(g: &GlobalArgs, a: &StateArgs, to: ConnectorState) -> Res
         let names: Vec<String> = plan.edits.iter().map(|e| e.kind.connector_name(d)).collect();
         match &outcome {
             WriteOutcome::Unchanged => {
-                println!(
-                    "{d}: already {done_word} ({}/{} in {}) — unchanged",
-                    mm2.namespace, mm2.name, mm2.context
+                say(
+                    g,
+                    &format!(
+                        "{d}: already {done_word} ({}/{} in {}) — unchanged",
+                        mm2.namespace, mm2.name, mm2.context
+                    ),
                 );
+                // "Unchanged" skips the write, never the wait: a retry after a timeout must not
+                // report success while the operator still reports the old state.
+                if a.write.wait && g.dry_run == DryRun::None {
+                    let names: Vec<String> = mm2
+                        .spec
+                        .connector_kinds(route.mirror_index)
+                        .into_iter()
+                        .filter(|k| kinds.contains(k))
+                        .map(|k| k.connector_name(d))
+                        .collect();
+                    let what = format!("the operator to report {} as {to}", names.join(", "));
+                    let p = Progress::new(&format!("waiting for the operator to report {d} {}", to.as_str()));
+                    let r = lifecycle::wait_for(
+                        cc,
+                        &route.namespace,
+                        &route.mm2,
+                        g.timeout_or(WAIT_TIMEOUT),
+                        &what,
+                        |m| lifecycle::converged_state(m, &names, to, mm2.generation()),
+                        |l| p.update(l),
+                    )
+                    .await;
+                    p.finish();
+                    r?;
+                }
             }
             WriteOutcome::DryRun => {
                 let mode = if g.dry_run == DryRun::Server {
@@ -329,24 +361,30 @@ pub async fn set_state(g: &GlobalArgs, a: &StateArgs, to: ConnectorState) -> Res
                 } else {
                     "dry run"
                 };
-                println!(
-                    "{d}: would set state={} on {} ({mode})",
-                    to.spec_value(),
-                    names.join(", ")
+                say(
+                    g,
+                    &format!(
+                        "{d}: would set state={} on {} ({mode})",
+                        to.spec_value(),
+                        names.join(", ")
+                    ),
                 );
             }
             WriteOutcome::Written { generation, .. } => {
-                println!(
-                    "{d}: {} → state={} ({}/{} in {})",
-                    plan.edits
-                        .iter()
-                        .map(|e| e.kind.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                    to.spec_value(),
-                    mm2.namespace,
-                    mm2.name,
-                    mm2.context
+                say(
+                    g,
+                    &format!(
+                        "{d}: {} → state={} ({}/{} in {})",
+                        plan.edits
+                            .iter()
+                            .map(|e| e.kind.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                        to.spec_value(),
+                        mm2.namespace,
+                        mm2.name,
+                        mm2.context
+                    ),
                 );
                 if a.write.wait {
                     let p = Progress::new(&format!("waiting for the operator to report {d} {}", to.as_str()));
@@ -364,7 +402,7 @@ pub async fn set_state(g: &GlobalArgs, a: &StateArgs, to: ConnectorState) -> Res
                     .await;
                     p.finish();
                     r?;
-                    eprintln!("✔ {d}: {} reported {}", names.join(", "), to.as_str());
+                    mm2_core::heprintln!("✔ {d}: {} reported {}", names.join(", "), to.as_str());
                 }
             }
         }
@@ -373,14 +411,16 @@ pub async fn set_state(g: &GlobalArgs, a: &StateArgs, to: ConnectorState) -> Res
             && let Some(fr) = flux_report(cc, &mm2).await
         {
             if let Some(note) = gitops::resume_if_ours(cc, &fr.namespace, &fr.kustomization, false).await? {
-                eprintln!(
+                mm2_core::heprintln!(
                     "► resumed Flux Kustomization {}/{} that kubectl-mm2 suspended ({note})",
-                    fr.namespace, fr.kustomization
+                    fr.namespace,
+                    fr.kustomization
                 );
             } else if fr.suspended {
-                eprintln!(
+                mm2_core::heprintln!(
                     "ℹ Flux Kustomization {}/{} is suspended, but not by kubectl-mm2: left as it is",
-                    fr.namespace, fr.kustomization
+                    fr.namespace,
+                    fr.kustomization
                 );
             }
         }
@@ -389,7 +429,10 @@ pub async fn set_state(g: &GlobalArgs, a: &StateArgs, to: ConnectorState) -> Res
             "context": mm2.context, "outcome": outcome, "edits": plan.edits}),
         );
     }
-    if let Some(s) = g.output.serialize(&results) {
+    // One document for scripts; every human line above went to stderr.
+    let doc = serde_json::json!({"schema": STATE_SCHEMA, "action": verb, "state": to.spec_value(),
+                                 "dry_run": g.dry_run, "directions": results});
+    if let Some(s) = g.output.serialize(&doc) {
         print!("{s}");
     }
     Ok(0)
@@ -452,13 +495,14 @@ pub async fn scale(g: &GlobalArgs, a: &ScaleArgs) -> Result<u8> {
     let (route, cc) = route_client(&topo, &d)?;
     let mm2 = get_mm2(cc, &route.namespace, &route.mm2).await?;
     let pal = Palette::for_stderr();
-    let mut wrote = false;
+    let mut tasks_outcome: Option<&str> = None;
+    let mut replicas_outcome: Option<&str> = None;
 
     if let Some(n) = a.tasks_max {
         if let Some(ops) = lifecycle::plan_tasks_max(&mm2.spec, &mm2.obj.data["spec"], route.mirror_index, n)
         {
             if a.write.print_patch {
-                print!("{}", gitops::print_patch(&mm2, &ops)?);
+                mm2_core::hprint!("{}", gitops::print_patch(&mm2, &ops)?);
             } else {
                 flux_gate(
                     g,
@@ -473,25 +517,49 @@ pub async fn scale(g: &GlobalArgs, a: &ScaleArgs) -> Result<u8> {
                 if g.dry_run != DryRun::Client {
                     lifecycle::json_patch(cc, &mm2, &ops, g.dry_run == DryRun::Server).await?;
                 }
-                println!("{d}: source connector tasksMax → {n}{}", dry(g));
-                wrote = true;
+                say(g, &format!("{d}: source connector tasksMax → {n}{}", dry(g)));
+                tasks_outcome = Some(if g.dry_run == DryRun::None {
+                    "written"
+                } else {
+                    "dry-run"
+                });
             }
         } else {
-            println!("{d}: tasksMax already {n} — unchanged");
+            say(g, &format!("{d}: tasksMax already {n} — unchanged"));
+            tasks_outcome = Some("unchanged");
         }
     }
     if let Some(n) = a.replicas {
         if mm2.spec.replicas == Some(n) {
-            println!(
-                "{d}: already {n} replicas ({}/{} in {}) — unchanged",
-                mm2.namespace, mm2.name, mm2.context
+            say(
+                g,
+                &format!(
+                    "{d}: already {n} replicas ({}/{} in {}) — unchanged",
+                    mm2.namespace, mm2.name, mm2.context
+                ),
             );
+            replicas_outcome = Some("unchanged");
+            // Unchanged skips the write, never the wait (a retry after a timeout).
+            if a.write.wait && g.dry_run == DryRun::None {
+                let p = Progress::new(&format!("waiting for {n} ready workers of {d}"));
+                let r = lifecycle::wait_scaled(
+                    cc,
+                    &route.namespace,
+                    &route.mm2,
+                    n,
+                    g.timeout_or(WAIT_TIMEOUT),
+                    |l| p.update(l),
+                )
+                .await;
+                p.finish();
+                r?;
+            }
         } else if a.write.print_patch {
             let ops = vec![serde_json::json!({"op": "add", "path": "/spec/replicas", "value": n})];
-            print!("{}", gitops::print_patch(&mm2, &ops)?);
+            mm2_core::hprint!("{}", gitops::print_patch(&mm2, &ops)?);
         } else {
             if n == 0 {
-                eprintln!(
+                mm2_core::heprintln!(
                     "{} 0 replicas stops every Connect worker of {d}: this is not a pause (connectors are not reconciled, status.url disappears); `kubectl mm2 pause` is the gentle way",
                     pal.warn("⚠")
                 );
@@ -499,7 +567,7 @@ pub async fn scale(g: &GlobalArgs, a: &ScaleArgs) -> Result<u8> {
             }
             let tasks = total_tasks(&mm2, route.mirror_index, a.tasks_max);
             if n > tasks {
-                eprintln!(
+                mm2_core::heprintln!(
                     "{} {n} workers for {tasks} tasks: {} would sit idle; raise --tasks-max",
                     pal.warn("⚠"),
                     n - tasks
@@ -518,15 +586,22 @@ pub async fn scale(g: &GlobalArgs, a: &ScaleArgs) -> Result<u8> {
             if g.dry_run != DryRun::Client {
                 lifecycle::scale(cc, &mm2, n, g.dry_run == DryRun::Server).await?;
             }
-            println!(
-                "{d}: replicas {} → {n}{}",
-                mm2.spec
-                    .replicas
-                    .map(|r| r.to_string())
-                    .unwrap_or_else(|| "-".into()),
-                dry(g)
+            say(
+                g,
+                &format!(
+                    "{d}: replicas {} → {n}{}",
+                    mm2.spec
+                        .replicas
+                        .map(|r| r.to_string())
+                        .unwrap_or_else(|| "-".into()),
+                    dry(g)
+                ),
             );
-            wrote = true;
+            replicas_outcome = Some(if g.dry_run == DryRun::None {
+                "written"
+            } else {
+                "dry-run"
+            });
             if a.write.wait && g.dry_run == DryRun::None {
                 let p = Progress::new(&format!("waiting for {n} ready workers of {d}"));
                 let r = lifecycle::wait_scaled(
@@ -540,12 +615,32 @@ pub async fn scale(g: &GlobalArgs, a: &ScaleArgs) -> Result<u8> {
                 .await;
                 p.finish();
                 r?;
-                eprintln!("✔ {d}: {n}/{n} workers ready");
+                mm2_core::heprintln!("✔ {d}: {n}/{n} workers ready");
             }
         }
     }
-    let _ = wrote;
+    let doc = serde_json::json!({"schema": SCALE_SCHEMA, "direction": d.to_string(), "mm2": mm2.name,
+        "namespace": mm2.namespace, "context": mm2.context, "dry_run": g.dry_run,
+        "replicas": a.replicas.map(|n| serde_json::json!({"from": mm2.spec.replicas, "to": n, "outcome": replicas_outcome})),
+        "tasks_max": a.tasks_max.map(|n| serde_json::json!({"to": n, "outcome": tasks_outcome}))});
+    if let Some(s) = g.output.serialize(&doc) {
+        print!("{s}");
+    }
     Ok(0)
+}
+
+/// Schema of `pause`/`resume` machine output.
+const STATE_SCHEMA: &str = "kubectl-mm2.dev/state/v1";
+/// Schema of `scale` machine output.
+const SCALE_SCHEMA: &str = "kubectl-mm2.dev/scale/v1";
+
+/// A human line: stdout for a table run, stderr when stdout holds the JSON/YAML document.
+fn say(g: &GlobalArgs, line: &str) {
+    if g.output.is_machine() {
+        mm2_core::heprintln!("{line}");
+    } else {
+        mm2_core::hprintln!("{line}");
+    }
 }
 
 fn dry(g: &GlobalArgs) -> &'static str {

@@ -107,11 +107,32 @@ fn main() -> ExitCode {
     if let Some(code) = mm2_core::complete::dispatch(Cli::command, "mm2") {
         return code;
     }
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return usage_error(e),
+    };
     if let Cmd::Completion(a) = &cli.cmd {
         return ExitCode::from(mm2_core::complete::run(Cli::command(), a, "mm2"));
     }
     mm2_core::cli::block_on(run(cli))
+}
+
+/// Print a clap error; help and version are not errors. `lag` follows the Nagios convention it
+/// documents: a typo in a check definition is UNKNOWN (3), never CRITICAL (2).
+fn usage_error(e: clap::Error) -> ExitCode {
+    let _ = e.print();
+    if !e.use_stderr() {
+        return ExitCode::SUCCESS;
+    }
+    let sub = Cli::command()
+        .ignore_errors(true)
+        .try_get_matches()
+        .ok()
+        .and_then(|m| m.subcommand_name().map(str::to_string));
+    ExitCode::from(match sub.as_deref() {
+        Some("lag") => lag_cmd::USAGE_EXIT,
+        _ => mm2_core::error::exit::USAGE,
+    })
 }
 
 async fn run(cli: Cli) -> u8 {
@@ -151,13 +172,15 @@ async fn status(g: &GlobalArgs, a: &StatusArgs) -> Result<u8, Error> {
         Some(d) => vec![mm2_core::direction::parse(d, &topo.aliases())?],
         None => vec![],
     };
-    if topo.directions().is_empty() && only.is_empty() {
+    // Nothing found and nothing failed: a namespace or context question. Nothing found because
+    // contexts failed: that is the report (unreachable, forbidden, unauthorized), as a document.
+    if topo.directions().is_empty() && only.is_empty() && topo.problems.is_empty() {
         return Err(no_directions(&topo, &kc));
     }
     let report = mm2_core::mm2::status::build(&topo, &only, a.live).await;
     match g.output.serialize(&report) {
-        Some(s) => print!("{s}"),
-        None => print!(
+        Some(s) => mm2_core::hprint!("{s}"),
+        None => mm2_core::hprint!(
             "{}",
             render::status(&report, g.output == mm2_core::output::OutputFormat::Wide)
         ),

@@ -19,6 +19,8 @@ fn verdict_word(p: &Palette, v: Verdict) -> String {
         Verdict::Healthy => p.good("healthy"),
         Verdict::Degraded => p.warn("degraded"),
         Verdict::Invalid => p.bad("invalid"),
+        Verdict::Unauthorized => p.bad("unauthorized"),
+        Verdict::Forbidden => p.bad("forbidden"),
         Verdict::Unreachable => p.bad("unreachable"),
     }
 }
@@ -27,6 +29,15 @@ fn verdict_word(p: &Palette, v: Verdict) -> String {
 pub fn status(r: &StatusReport, wide: bool) -> String {
     let p = Palette::for_stdout();
     let mut out = String::new();
+    if r.directions.is_empty() {
+        let _ = writeln!(out, "no direction could be read: {}", verdict_word(&p, r.verdict));
+        for e in &r.problems {
+            let _ = writeln!(out, "  {} {}", p.bad(&format!("[{}]", e.kind)), e.message);
+            if let Some(h) = &e.hint {
+                let _ = writeln!(out, "  {} {h}", p.dim("hint:"));
+            }
+        }
+    }
     for (i, d) in r.directions.iter().enumerate() {
         if i > 0 {
             out.push('\n');

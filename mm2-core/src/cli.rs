@@ -1,7 +1,7 @@
 //! What both plugins share on the command line: kubectl's global flags, building the topology
 //! request from them, TTY decisions and error reporting with hints and exit codes.
 
-use crate::clients::{Kubeconfigs, parse_duration};
+use crate::clients::{Kubeconfigs, parse_timeout};
 use crate::error::{Error, Result};
 use crate::mm2::lifecycle::DryRun;
 use crate::output::{OutputFormat, Palette};
@@ -44,7 +44,7 @@ pub struct GlobalArgs {
     pub output: OutputFormat,
 
     /// How long to wait: for each cluster to answer, and for the operator to converge (e.g. 30s, 2m)
-    #[arg(long, global = true, value_name = "DURATION", value_parser = parse_duration)]
+    #[arg(long, global = true, value_name = "DURATION", value_parser = parse_timeout)]
     pub timeout: Option<Duration>,
 
     /// Only print what would be done (client), or have the server validate it without persisting (server)
@@ -101,11 +101,11 @@ pub fn stdout_file() -> Option<PathBuf> {
 /// Print an error the way every command does: what failed, on which context, what to do.
 pub fn report_error(err: &Error) -> u8 {
     let pal = Palette::for_stderr();
-    eprintln!("{} {err}", pal.bad("error:"));
+    crate::heprintln!("{} {err}", pal.bad("error:"));
     if let Error::Direction(crate::direction::DirectionError::ShellRedirect { .. }) = err
         && let Some(f) = stdout_file()
     {
-        eprintln!(
+        crate::heprintln!(
             "{} stdout of this command is the file {}",
             pal.warn("note:"),
             f.display()
@@ -114,9 +114,9 @@ pub fn report_error(err: &Error) -> u8 {
     if let Some(h) = err.hint() {
         for (i, line) in h.lines().enumerate() {
             if i == 0 {
-                eprintln!("{} {line}", pal.warn("hint:"));
+                crate::heprintln!("{} {line}", pal.warn("hint:"));
             } else {
-                eprintln!("      {line}");
+                crate::heprintln!("      {line}");
             }
         }
     }
@@ -155,8 +155,12 @@ pub fn confirm(question: &str, yes: bool) -> Result<()> {
 pub async fn direction_precheck(g: &GlobalArgs, arg: Option<&str>) -> Result<()> {
     use crate::direction::DirectionError;
     let Some(arg) = arg else { return Ok(()) };
-    let Err(DirectionError::ShellRedirect { got, alias, file }) = crate::direction::parse(arg, &[]) else {
-        return Ok(());
+    // A usage error needs no cluster: syntax is checked before anything is contacted (aliases
+    // are checked once the clusterset is known).
+    let (got, alias, file) = match crate::direction::parse(arg, &[]) {
+        Ok(_) => return Ok(()),
+        Err(DirectionError::ShellRedirect { got, alias, file }) => (got, alias, file),
+        Err(e) => return Err(Error::Direction(e)),
     };
     let mut file =
         file.or_else(|| stdout_file().and_then(|p| p.file_name().map(|f| f.to_string_lossy().into_owned())));
@@ -185,7 +189,7 @@ pub fn block_on<F: std::future::Future<Output = u8>>(fut: F) -> std::process::Ex
     {
         Ok(rt) => std::process::ExitCode::from(rt.block_on(fut)),
         Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
+            crate::heprintln!("error: cannot start the async runtime: {e}");
             std::process::ExitCode::from(crate::error::exit::ERROR)
         }
     }

@@ -34,7 +34,7 @@ fn trace(context: &str, op: &Op<'_>, started: Instant, outcome: &str) {
         (None, Some(n)) => format!(" {n}"),
         (None, None) => String::new(),
     };
-    eprintln!(
+    crate::heprintln!(
         "I [{context}] {} {}{target}: {outcome} in {} ms",
         op.verb,
         op.resource,
@@ -247,7 +247,7 @@ impl ContextClient {
         };
         let outcome = match &result {
             Ok(_) => "ok".to_string(),
-            Err(e) => format!("failed ({})", crate::mm2::status::Problem::from_error(e).kind),
+            Err(e) => format!("failed ({})", e.kind()),
         };
         trace(&self.context, &op, started, &outcome);
         result
@@ -346,6 +346,19 @@ where
 }
 
 /// Parse a kubectl-style duration: `30s`, `2m`, `1m30s`, `500ms`, `1h`, or plain seconds.
+/// `--timeout`: a positive duration. kubectl reads `--request-timeout=0` as "no timeout"; here a
+/// dead cluster must never hang the command, so 0 is refused rather than silently meaning
+/// "forever" or "fail at once".
+pub fn parse_timeout(s: &str) -> std::result::Result<Duration, String> {
+    let d = parse_duration(s)?;
+    if d.is_zero() {
+        return Err(format!(
+            "'{s}': the timeout must be positive (e.g. 30s); there is no 'wait forever' so that one dead cluster cannot hang the command"
+        ));
+    }
+    Ok(d)
+}
+
 pub fn parse_duration(s: &str) -> std::result::Result<Duration, String> {
     let s = s.trim();
     if let Ok(secs) = s.parse::<u64>() {

@@ -684,12 +684,12 @@ pub fn run(cmd: Command, args: &CompletionArgs, plugin: &str) -> u8 {
         "powershell" => Shell::PowerShell,
         "elvish" => Shell::Elvish,
         other => {
-            eprintln!("error: unknown shell '{other}'");
+            crate::heprintln!("error: unknown shell '{other}'");
             return 2;
         }
     };
     if args.install {
-        eprintln!(
+        crate::heprintln!(
             "error: --install is only for `completion kubectl`; for {} load the script from your shell's startup file",
             args.shell
         );
@@ -707,7 +707,7 @@ pub fn run(cmd: Command, args: &CompletionArgs, plugin: &str) -> u8 {
         Ok(()) => 0,
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => 0,
         Err(e) => {
-            eprintln!("error: {e}");
+            crate::heprintln!("error: {e}");
             1
         }
     }
@@ -743,9 +743,9 @@ pub fn shim_script(plugin: &str) -> String {
 
 fn kubectl_completion(args: &CompletionArgs, plugin: &str) -> u8 {
     if !args.install {
-        print!("{}", shim_script(plugin));
+        crate::hprint!("{}", shim_script(plugin));
         if std::io::IsTerminal::is_terminal(&std::io::stdout()) {
-            eprintln!(
+            crate::heprintln!(
                 "\n# Save this as an executable `{}` on PATH, or run `kubectl {plugin} completion kubectl --install`.",
                 completer_name(plugin)
             );
@@ -761,7 +761,7 @@ fn kubectl_completion(args: &CompletionArgs, plugin: &str) -> u8 {
     }) {
         Some(d) => d,
         None => {
-            eprintln!(
+            crate::heprintln!(
                 "error: cannot tell where {} is on PATH; pass --dir DIR",
                 plugin_exe(plugin)
             );
@@ -771,24 +771,24 @@ fn kubectl_completion(args: &CompletionArgs, plugin: &str) -> u8 {
     match install_completer(&dir, plugin, plugin_path.as_deref()) {
         Ok((path, changed)) => {
             if changed {
-                println!("installed {}", path.display());
+                crate::hprintln!("installed {}", path.display());
             } else {
-                println!("already installed: {}", path.display());
+                crate::hprintln!("already installed: {}", path.display());
             }
             if !on_path(&dir) {
-                eprintln!(
+                crate::heprintln!(
                     "warning: {} is not on PATH; kubectl only finds {} there",
                     dir.display(),
                     completer_name(plugin)
                 );
             }
-            println!(
+            crate::hprintln!(
                 "kubectl now completes `kubectl {plugin} <TAB>` once kubectl's own completion is loaded (e.g. `source <(kubectl completion bash)`)"
             );
             0
         }
         Err(e) => {
-            eprintln!("error: cannot install into {}: {e}", dir.display());
+            crate::heprintln!("error: cannot install into {}: {e}", dir.display());
             1
         }
     }

@@ -39,6 +39,14 @@ pub enum Error {
         message: String,
     },
 
+    /// The API server rejected the credentials (HTTP 401): expired token, wrong certificate.
+    #[error("context {context}: the API server {server} rejected the credentials (HTTP 401 Unauthorized){}", if message.is_empty() { String::new() } else { format!(": {message}") })]
+    Unauthorized {
+        context: String,
+        server: String,
+        message: String,
+    },
+
     /// The cluster does not serve the API group (CRD not installed).
     #[error("context {context}: the {kind} API ({group}) is not installed in this cluster")]
     CrdMissing {
@@ -57,7 +65,7 @@ pub enum Error {
     },
 
     /// Any other answer from the API server.
-    #[error("context {context}: {verb} {resource} failed: {message} (HTTP {code} {reason})")]
+    #[error("context {context}: {verb} {resource} failed: {message} (HTTP {code}{})", if reason.is_empty() { String::new() } else { format!(" {reason}") })]
     Api {
         context: String,
         verb: String,
@@ -138,6 +146,8 @@ pub mod exit {
     pub const REFUSED: u8 = 6;
     /// RBAC forbade the request.
     pub const FORBIDDEN: u8 = 7;
+    /// The API server rejected the credentials (HTTP 401): log in again.
+    pub const UNAUTHORIZED: u8 = 8;
 }
 
 impl Error {
@@ -146,6 +156,7 @@ impl Error {
         match self {
             Error::Unreachable { .. } | Error::Timeout { .. } => exit::UNREACHABLE,
             Error::Forbidden { .. } => exit::FORBIDDEN,
+            Error::Unauthorized { .. } => exit::UNAUTHORIZED,
             Error::NotConverged { .. } => exit::NOT_CONVERGED,
             Error::Refused { .. } => exit::REFUSED,
             Error::Usage(_) | Error::Direction(_) => exit::USAGE,
@@ -176,6 +187,10 @@ impl Error {
                 in_namespace(namespace),
                 namespace.as_ref().map(|n| format!(" -n {n}")).unwrap_or_default()
             ),
+            Error::Unauthorized { context, .. } => format!(
+                "log in again: the credentials of context {context} are expired or wrong (refresh the token or \
+                 re-run your cloud's login; `kubectl --context {context} auth whoami` tells when it works)"
+            ),
             Error::CrdMissing { context, group, .. } => format!(
                 "install the CRDs of {group} in context {context} (Strimzi operator, MCS API / Cilium Cluster Mesh, \
                  or Flux), or point --context at a cluster that has them"
@@ -198,6 +213,62 @@ impl Error {
         })
     }
 
+    /// A short, stable name of the failure for machine output (`unreachable`, `forbidden` ...).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Error::Unreachable { .. } => "unreachable",
+            Error::Timeout { .. } => "timeout",
+            Error::Forbidden { .. } => "forbidden",
+            Error::Unauthorized { .. } => "unauthorized",
+            Error::CrdMissing { .. } => "crd-missing",
+            Error::NotFound { .. } => "not-found",
+            Error::Refused { .. } => "refused",
+            Error::NotConverged { .. } => "not-converged",
+            Error::Usage(_) | Error::Direction(_) => "usage",
+            _ => "error",
+        }
+    }
+
+    /// The same failure, said of `context` (several contexts joined by `, `).
+    pub fn on_context(self, ctx: String) -> Error {
+        match self {
+            Error::Unreachable { server, cause, .. } => Error::Unreachable {
+                context: ctx,
+                server,
+                cause,
+            },
+            Error::Timeout { server, timeout, .. } => Error::Timeout {
+                context: ctx,
+                server,
+                timeout,
+            },
+            Error::Forbidden {
+                verb,
+                resource,
+                namespace,
+                message,
+                ..
+            } => Error::Forbidden {
+                context: ctx,
+                verb,
+                resource,
+                namespace,
+                message,
+            },
+            Error::Unauthorized { server, message, .. } => Error::Unauthorized {
+                context: ctx,
+                server,
+                message,
+            },
+            Error::CrdMissing { group, kind, .. } => Error::CrdMissing {
+                context: ctx,
+                group,
+                kind,
+            },
+            other => other,
+        }
+    }
+
     /// True when the failure is about reaching a cluster (not about the request).
     pub fn is_unreachable(&self) -> bool {
         matches!(self, Error::Unreachable { .. } | Error::Timeout { .. })
@@ -209,6 +280,7 @@ impl Error {
             Error::Unreachable { context, .. }
             | Error::Timeout { context, .. }
             | Error::Forbidden { context, .. }
+            | Error::Unauthorized { context, .. }
             | Error::CrdMissing { context, .. }
             | Error::NotFound { context, .. }
             | Error::Api { context, .. } => Some(context),
@@ -270,6 +342,11 @@ impl Target<'_> {
     /// Map an HTTP status from the API server.
     pub fn map_status(&self, code: u16, reason: &str, message: &str) -> Error {
         match code {
+            401 => Error::Unauthorized {
+                context: self.context.into(),
+                server: self.server.into(),
+                message: message.into(),
+            },
             403 => Error::Forbidden {
                 context: self.context.into(),
                 verb: self.verb.into(),

@@ -16,6 +16,7 @@
 //! | [`clusterset`] | MCS export/resolve and GC-safe Secret copies |
 //! | [`cli`] | the global flags both plugins share, prompts, error reporting |
 //! | [`output`] | table / wide / json / yaml, colour rules |
+//! | [`terminal`] | human text made safe for a terminal (`hprintln!` and friends) |
 //! | [`error`] | the error enum, hints and exit codes |
 
 pub mod cli;
@@ -29,6 +30,7 @@ pub mod lag;
 pub mod mm2;
 pub mod output;
 pub mod resources;
+pub mod terminal;
 pub mod topology;
 
 pub use error::{Error, Result};

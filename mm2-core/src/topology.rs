@@ -215,6 +215,30 @@ impl Topology {
             .find(|m| m.context == route.context && m.namespace == route.namespace && m.name == route.mm2)
     }
 
+    /// When no KafkaMirrorMaker2 could be read anywhere because every context failed: one error
+    /// naming the contexts, the access problems first (401, then 403: what the user can fix),
+    /// so "forbidden in rciis-proxmox, rciis-aws" is never reported as "no direction found".
+    pub fn unusable(&self) -> Option<Error> {
+        if !self.routes.is_empty() || self.problems.is_empty() {
+            return None;
+        }
+        let rank = |e: &Error| match e {
+            Error::Unauthorized { .. } => 0,
+            Error::Forbidden { .. } => 1,
+            Error::CrdMissing { .. } => 2,
+            Error::Unreachable { .. } | Error::Timeout { .. } => 3,
+            _ => 4,
+        };
+        let first = self.problems.iter().min_by_key(|p| rank(&p.error))?;
+        let contexts: Vec<&str> = self
+            .problems
+            .iter()
+            .filter(|p| rank(&p.error) == rank(&first.error))
+            .map(|p| p.context.as_str())
+            .collect();
+        Some(first.error.clone().on_context(contexts.join(", ")))
+    }
+
     pub fn problem(&self, context: &str) -> Option<&Error> {
         self.problems
             .iter()

@@ -754,7 +754,10 @@ pub fn render_yaml(o: &Outcome) -> String {
     let mut parts = Vec::new();
     for d in &o.documents {
         let mut s = match d {
-            Document::KafkaMirrorMaker2(c) => header(c) + &crate::output::to_yaml(&c.manifest),
+            // The header quotes cluster data (names, the Flux path): escaped like any human text.
+            Document::KafkaMirrorMaker2(c) => {
+                crate::terminal::safe(&header(c), false).into_owned() + &crate::output::to_yaml(&c.manifest)
+            }
             Document::PassThrough(p) => p.text.clone(),
         };
         if !s.ends_with('\n') {

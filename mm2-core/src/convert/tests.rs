@@ -803,3 +803,19 @@ fn objects_read_from_a_cluster_come_out_in_the_runbooks_order() {
     };
     assert_eq!(auth(&from_live), auth(&from_file));
 }
+
+#[test]
+fn cluster_data_in_the_header_cannot_drive_the_terminal() {
+    let mut o = bed_brokers(Shape::V1);
+    o.flux.insert(
+        "aws".into(),
+        FluxPath {
+            kustomization: "kafka".into(),
+            namespace: "flux-system".into(),
+            path: Some("./flux/\u{1b}[2Japps/aws".into()),
+        },
+    );
+    let text = render_yaml(&convert(&testdata("runbook-proxmox.yaml"), &o));
+    assert!(!text.contains('\u{1b}'), "{text}");
+    assert!(text.contains("# Flux path: ./flux/^[[2Japps/aws"), "{text}");
+}

@@ -40,7 +40,8 @@ impl Mm2Object {
         let status = obj
             .data
             .get("status")
-            .and_then(|s| serde_json::from_value(s.clone()).ok());
+            .filter(|s| !s.is_null())
+            .map(Mm2Status::parse);
         Ok(Mm2Object {
             context: context.into(),
             namespace,

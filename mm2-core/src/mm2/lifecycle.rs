@@ -16,7 +16,8 @@ use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 
 /// `--dry-run` values.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum DryRun {
     #[default]
     None,

@@ -28,15 +28,33 @@ pub enum Verdict {
     Degraded,
     /// Strimzi rejects the KafkaMirrorMaker2 (InvalidResourceException): nothing runs.
     Invalid,
+    /// The credentials were rejected (HTTP 401): the state is unknown, not degraded.
+    Unauthorized,
+    /// RBAC refused a read (HTTP 403): the state is unknown, not degraded.
+    Forbidden,
     Unreachable,
 }
 
 impl Verdict {
     pub fn exit_code(self) -> u8 {
+        use crate::error::exit;
         match self {
-            Verdict::Healthy => crate::error::exit::OK,
-            Verdict::Degraded | Verdict::Invalid => crate::error::exit::DEGRADED,
-            Verdict::Unreachable => crate::error::exit::UNREACHABLE,
+            Verdict::Healthy => exit::OK,
+            Verdict::Degraded | Verdict::Invalid => exit::DEGRADED,
+            Verdict::Unauthorized => exit::UNAUTHORIZED,
+            Verdict::Forbidden => exit::FORBIDDEN,
+            Verdict::Unreachable => exit::UNREACHABLE,
+        }
+    }
+
+    /// The verdict of a direction that could not be read because of `e`: what is unknown is
+    /// never reported as degraded.
+    pub fn of_error(e: &Error) -> Verdict {
+        match e {
+            Error::Unreachable { .. } | Error::Timeout { .. } => Verdict::Unreachable,
+            Error::Forbidden { .. } => Verdict::Forbidden,
+            Error::Unauthorized { .. } => Verdict::Unauthorized,
+            _ => Verdict::Degraded,
         }
     }
 }
@@ -47,6 +65,8 @@ pub struct StatusReport {
     pub schema: &'static str,
     pub verdict: Verdict,
     pub directions: Vec<DirectionStatus>,
+    /// Contexts that could not be read, and why (also when no direction could be found at all).
+    pub problems: Vec<Problem>,
 }
 
 /// A failure as it appears in the report.
@@ -61,16 +81,8 @@ pub struct Problem {
 
 impl Problem {
     pub fn from_error(e: &Error) -> Self {
-        let kind = match e {
-            Error::Unreachable { .. } => "unreachable",
-            Error::Timeout { .. } => "timeout",
-            Error::Forbidden { .. } => "forbidden",
-            Error::CrdMissing { .. } => "crd-missing",
-            Error::NotFound { .. } => "not-found",
-            _ => "error",
-        };
         Problem {
-            kind,
+            kind: e.kind(),
             context: e.context().map(str::to_string),
             message: e.to_string(),
             hint: e.hint(),
@@ -256,12 +268,25 @@ pub async fn build(topo: &Topology, only: &[Direction], live: bool) -> StatusRep
     let verdict = directions
         .iter()
         .map(|d| d.verdict)
+        .chain(
+            // With no direction at all, the contexts that failed are the verdict.
+            directions
+                .is_empty()
+                .then(|| topo.problems.iter().map(|p| Verdict::of_error(&p.error)))
+                .into_iter()
+                .flatten(),
+        )
         .max()
         .unwrap_or(Verdict::Healthy);
     StatusReport {
         schema: SCHEMA,
         verdict,
         directions,
+        problems: topo
+            .problems
+            .iter()
+            .map(|p| Problem::from_error(&p.error))
+            .collect(),
     }
 }
 
@@ -286,12 +311,7 @@ async fn direction_status(topo: &Topology, d: &Direction, live: bool) -> Directi
             .into_iter()
             .find_map(|a| topo.context_of(a).and_then(|c| topo.problem(c)));
         if let Some(err) = err {
-            let verdict = if err.is_unreachable() {
-                Verdict::Unreachable
-            } else {
-                Verdict::Degraded
-            };
-            return base(verdict, Some(Problem::from_error(err)), None);
+            return base(Verdict::of_error(err), Some(Problem::from_error(err)), None);
         }
         let msg = format!("no KafkaMirrorMaker2 runs {d} in the contexts asked");
         return base(
@@ -380,6 +400,12 @@ pub async fn mm2_report(cc: &ContextClient, mm2: &Mm2Object, route: &Route, live
         ));
     }
     let rejected = rejection.is_some();
+    findings.extend(
+        status
+            .unreadable
+            .iter()
+            .map(|u| format!("{u} — the rest of the status is shown")),
+    );
 
     let (pods, ready_pods) = match pods_of(cc, mm2).await {
         Ok(p) => p,

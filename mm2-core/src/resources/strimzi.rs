@@ -262,6 +262,138 @@ pub struct Mm2Status {
     pub label_selector: Option<String>,
     #[serde(default)]
     pub replicas: Option<i32>,
+    /// Entries of the status that could not be read, each named with why (see [`Mm2Status::parse`]).
+    #[serde(skip)]
+    #[cfg_attr(feature = "crd-gen", schemars(skip))]
+    pub unreadable: Vec<String>,
+}
+
+impl Mm2Status {
+    /// Read a status entry by entry: one malformed connector (a non-numeric task id, a null task
+    /// list, a stray entry) must not erase the Ready condition, observedGeneration and every
+    /// other connector. What cannot be read is named in `unreadable`; the rest is kept.
+    pub fn parse(v: &Value) -> Mm2Status {
+        let mut st = Mm2Status::default();
+        let Some(m) = v.as_object() else {
+            if !v.is_null() {
+                st.unreadable
+                    .push(format!("status is not an object: {}", short(v)));
+            }
+            return st;
+        };
+        let mut unreadable = Vec::new();
+        st.conditions = each(m.get("conditions"), "conditions", &mut unreadable);
+        st.connectors = m
+            .get("connectors")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .enumerate()
+            .filter_map(|(i, c)| ConnectorStatus::parse(c, i, &mut unreadable))
+            .collect();
+        st.auto_restart_statuses = each(
+            m.get("autoRestartStatuses"),
+            "autoRestartStatuses",
+            &mut unreadable,
+        );
+        st.observed_generation = field(m, "observedGeneration", &mut unreadable);
+        st.url = field(m, "url", &mut unreadable);
+        st.label_selector = field(m, "labelSelector", &mut unreadable);
+        st.replicas = field(m, "replicas", &mut unreadable);
+        st.unreadable = unreadable;
+        st
+    }
+}
+
+impl ConnectorStatus {
+    /// One `status.connectors[i]`; tasks one by one. `None` (and a note) when not even the
+    /// connector's name and state can be read.
+    fn parse(v: &Value, i: usize, unreadable: &mut Vec<String>) -> Option<ConnectorStatus> {
+        // Every field defaults, so a stray object parses: an entry without a name is not a connector.
+        if let Ok(c) = serde_json::from_value::<ConnectorStatus>(v.clone())
+            && !c.name.is_empty()
+        {
+            return Some(c);
+        }
+        let name = v.get("name").and_then(Value::as_str);
+        let connector = v
+            .get("connector")
+            .and_then(|c| serde_json::from_value::<ConnectorInstance>(c.clone()).ok());
+        let (Some(name), Some(connector)) = (name, connector) else {
+            unreadable.push(format!("status.connectors[{i}] could not be read: {}", short(v)));
+            return None;
+        };
+        let mut tasks = Vec::new();
+        match v.get("tasks") {
+            None | Some(Value::Null) => {}
+            Some(Value::Array(ts)) => {
+                for (j, t) in ts.iter().enumerate() {
+                    match serde_json::from_value::<TaskStatus>(t.clone()) {
+                        Ok(t) => tasks.push(t),
+                        Err(e) => unreadable.push(format!(
+                            "{name}: status task [{j}] could not be read ({e}): {}",
+                            short(t)
+                        )),
+                    }
+                }
+            }
+            Some(other) => unreadable.push(format!("{name}: status tasks is not a list: {}", short(other))),
+        }
+        Some(ConnectorStatus {
+            name: name.to_string(),
+            connector,
+            tasks,
+            type_: v.get("type").and_then(Value::as_str).map(str::to_string),
+        })
+    }
+}
+
+fn each<T: serde::de::DeserializeOwned>(
+    v: Option<&Value>,
+    what: &str,
+    unreadable: &mut Vec<String>,
+) -> Vec<T> {
+    match v {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::Array(items)) => items
+            .iter()
+            .enumerate()
+            .filter_map(|(i, x)| match serde_json::from_value(x.clone()) {
+                Ok(t) => Some(t),
+                Err(e) => {
+                    unreadable.push(format!(
+                        "status.{what}[{i}] could not be read ({e}): {}",
+                        short(x)
+                    ));
+                    None
+                }
+            })
+            .collect(),
+        Some(other) => {
+            unreadable.push(format!("status.{what} is not a list: {}", short(other)));
+            Vec::new()
+        }
+    }
+}
+
+fn field<T: serde::de::DeserializeOwned>(
+    m: &serde_json::Map<String, Value>,
+    key: &str,
+    unreadable: &mut Vec<String>,
+) -> Option<T> {
+    let v = m.get(key).filter(|v| !v.is_null())?;
+    serde_json::from_value(v.clone())
+        .map_err(|e| unreadable.push(format!("status.{key} could not be read ({e}): {}", short(v))))
+        .ok()
+}
+
+/// A value for an error message: bounded, on one line.
+fn short(v: &Value) -> String {
+    let s = v.to_string();
+    match s.char_indices().nth(120) {
+        Some((i, _)) => format!("{}…", &s[..i]),
+        None => s,
+    }
 }
 
 /// The body of `GET /connectors/<name>/status`, as copied into the CR status.
@@ -636,5 +768,94 @@ mod tests {
         let kafka = k.kafka.unwrap();
         assert_eq!(kafka.version.as_deref(), Some("4.1.0"));
         assert_eq!(kafka.jvm_options.unwrap()["-Xmx"], "8192m");
+    }
+
+    fn good_connector(name: &str) -> Value {
+        json!({"name": name, "connector": {"state": "RUNNING", "worker_id": "w:8083"},
+               "tasks": [{"id": 0, "state": "RUNNING", "worker_id": "w:8083"}], "type": "source"})
+    }
+
+    #[test]
+    fn one_malformed_connector_entry_keeps_the_rest_of_the_status() {
+        let v = json!({
+            "conditions": [{"type": "Ready", "status": "True"}],
+            "observedGeneration": 4,
+            "connectors": [
+                good_connector("a->b.MirrorSourceConnector"),
+                {"name": "a->b.MirrorCheckpointConnector", "connector": {"state": "RUNNING"},
+                 "tasks": [{"id": "zero", "state": "RUNNING"}, {"id": 1, "state": "FAILED"}]},
+                {"name": "a->b.MirrorHeartbeatConnector", "connector": {"state": "PAUSED"}, "tasks": null},
+                "a stray string",
+            ]
+        });
+        let st = Mm2Status::parse(&v);
+        assert_eq!(st.observed_generation, Some(4));
+        assert_eq!(st.conditions[0].type_, "Ready");
+        let names: Vec<&str> = st.connectors.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "a->b.MirrorSourceConnector",
+                "a->b.MirrorCheckpointConnector",
+                "a->b.MirrorHeartbeatConnector"
+            ]
+        );
+        assert_eq!(st.connectors[1].tasks.len(), 1, "the readable task is kept");
+        assert_eq!(st.connectors[1].tasks[0].state, "FAILED");
+        assert!(st.connectors[2].tasks.is_empty());
+        assert_eq!(st.unreadable.len(), 2, "{:?}", st.unreadable);
+        assert!(st.unreadable[0].contains("MirrorCheckpointConnector: status task [0]"));
+        assert!(st.unreadable[1].contains("status.connectors[3]"));
+    }
+
+    #[test]
+    fn a_well_formed_status_reads_with_nothing_unreadable() {
+        let v = json!({"conditions": [], "observedGeneration": 1, "replicas": 2, "labelSelector": "x=y",
+                       "connectors": [good_connector("a->b.MirrorSourceConnector")]});
+        let st = Mm2Status::parse(&v);
+        assert!(st.unreadable.is_empty());
+        assert_eq!(st.replicas, Some(2));
+        assert_eq!(st.connectors.len(), 1);
+    }
+
+    /// JSON shaped like a status: the keys a status has, values of any type at any depth.
+    fn status_like() -> impl proptest::strategy::Strategy<Value = Value> {
+        use proptest::prelude::*;
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            "[a-zA-Z0-9>.-]{0,12}".prop_map(Value::from),
+        ];
+        let key = prop_oneof![
+            Just("name".to_string()),
+            Just("connector".to_string()),
+            Just("tasks".to_string()),
+            Just("state".to_string()),
+            Just("id".to_string()),
+            Just("connectors".to_string()),
+            Just("conditions".to_string()),
+            Just("type".to_string()),
+            Just("observedGeneration".to_string()),
+            "[a-z]{1,6}",
+        ];
+        leaf.prop_recursive(4, 64, 6, move |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+                proptest::collection::btree_map(key.clone(), inner, 0..6)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn parsing_any_status_never_panics_and_keeps_what_serde_keeps(v in status_like()) {
+            let st = Mm2Status::parse(&v);
+            // Whatever the strict parse reads, the lenient one reads too.
+            if let Ok(strict) = serde_json::from_value::<Mm2Status>(v.clone()) {
+                proptest::prop_assert_eq!(strict.connectors, st.connectors);
+            }
+        }
     }
 }

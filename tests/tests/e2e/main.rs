@@ -8,6 +8,7 @@ mod cli;
 mod clusterset;
 mod completion;
 mod convert;
+mod hostile;
 mod krew;
 mod lag;
 mod layout;

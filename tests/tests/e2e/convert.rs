@@ -329,3 +329,37 @@ fn file_mode_works_offline_and_passes_other_documents_through() {
     );
     assert_code(&bad, 2);
 }
+
+#[tokio::test]
+async fn the_working_layout_is_only_reshaped_never_moved() {
+    let ns = fresh_ns("working");
+    fixtures::install_working(bed(), &ns)
+        .await
+        .expect("install the working layout");
+    let o = mm2(&["convert", "proxmox:aws", "-n", &ns, "-o", "json"]);
+    assert_code(&o, 0);
+    let d = &o.json()["documents"][0];
+    assert_eq!(d["action"], "reshaped", "{o}");
+    assert_eq!(d["placement"]["context"], "rciis-aws");
+    assert_eq!(d["manifest"]["spec"]["target"]["alias"], "aws");
+    assert!(
+        !d["notes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n.as_str().unwrap().contains("delete")),
+        "{o}"
+    );
+    let o = mm2(&[
+        "convert",
+        "proxmox:aws",
+        "-n",
+        &ns,
+        "--to",
+        "v1beta2",
+        "-o",
+        "json",
+    ]);
+    assert_code(&o, 0);
+    assert_eq!(o.json()["documents"][0]["action"], "unchanged", "{o}");
+}

@@ -6,6 +6,7 @@
 // returns it once, to print it. Boxing it would buy nothing here.
 #![allow(clippy::result_large_err)]
 
+mod convert_cmd;
 mod lag_cmd;
 mod lifecycle_cmd;
 mod offsets_cmd;
@@ -50,6 +51,10 @@ Directions: SOURCE->TARGET (quoted), SOURCE:TARGET, SOURCE-to-TARGET or the MM2 
   # Everything needed to debug an incident in one archive, Secrets redacted (exit 3: parts missing)
   kubectl mm2 report --since 2h --logs
 
+  # The runbook's MM2 moved to the cluster it writes to, in Strimzi's v1 API, for Git
+  kubectl mm2 convert proxmox:aws > kafka-mirrormaker2.yaml
+  kubectl mm2 convert -f flux/apps/proxmox/kafka/kafka-mirrormaker2.yaml --to v1beta2
+
 Exit codes: 0 ok, 1 error, 2 usage, 3 degraded, 4 unreachable, 5 not converged in --timeout,
             6 refused (Flux, paused reconciliation, failed connector), 7 forbidden (RBAC).";
 
@@ -87,6 +92,8 @@ enum Cmd {
     Offsets(offsets_cmd::OffsetsArgs),
     /// One .tar.gz with everything needed to debug replication (objects, events, Connect, metrics), Secrets redacted
     Report(report_cmd::ReportArgs),
+    /// Print, for Git, the manifests of a KafkaMirrorMaker2 layout Strimzi runs (read-only)
+    Convert(convert_cmd::ConvertArgs),
     /// Shell completion: `completion kubectl --install` for `kubectl mm2 <TAB>`; bash, zsh, fish scripts
     Completion(mm2_core::complete::CompletionArgs),
 }
@@ -168,6 +175,7 @@ async fn run(cli: Cli) -> u8 {
         Cmd::Restart(a) => restart_cmd::run(g, a).await,
         Cmd::Offsets(a) => offsets_cmd::run(g, a).await,
         Cmd::Report(a) => report_cmd::run(g, a).await,
+        Cmd::Convert(a) => convert_cmd::run(g, a).await,
     };
     match result {
         Ok(code) => code,

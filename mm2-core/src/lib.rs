@@ -9,6 +9,7 @@
 //! | [`topology`] | aliases, contexts, which KafkaMirrorMaker2 runs each direction |
 //! | [`resources`] | typed views of Strimzi, MCS and Flux resources; version discovery |
 //! | [`complete`] | shell completion: kubectl's `__complete` protocol, live candidates, scripts |
+//! | [`convert`] | `kubectl mm2 convert`: the runbook's MM2s moved to their target cluster, Strimzi's v1 mapping |
 //! | [`clients`] | one kube client per context, every call under a deadline, typed errors |
 //! | [`mm2`] | KafkaMirrorMaker2 status, pause/resume/scale, GitOps awareness, lag report |
 //! | [`lag`] | JMX exporter text parser, lag aggregation, thresholds, advice |
@@ -23,6 +24,7 @@ pub mod cli;
 pub mod clients;
 pub mod clusterset;
 pub mod complete;
+pub mod convert;
 pub mod direction;
 pub mod error;
 pub mod lag;

@@ -7,6 +7,7 @@ mod bed;
 mod cli;
 mod clusterset;
 mod completion;
+mod convert;
 mod hostile;
 mod krew;
 mod lag;

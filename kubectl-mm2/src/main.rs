@@ -6,11 +6,13 @@
 // returns it once, to print it. Boxing it would buy nothing here.
 #![allow(clippy::result_large_err)]
 
+mod convert_cmd;
 mod doctor_cmd;
 mod lag_cmd;
 mod lifecycle_cmd;
 mod offsets_cmd;
 mod render;
+mod report_cmd;
 mod restart_cmd;
 
 use clap::{Args, CommandFactory, Parser, Subcommand};
@@ -47,6 +49,12 @@ Directions: SOURCE->TARGET (quoted), SOURCE:TARGET, SOURCE-to-TARGET or the MM2 
 
   # Last replicated offset per partition, and whether group 'billing' could fail over
   kubectl mm2 offsets proxmox:aws --group billing
+  # Everything needed to debug an incident in one archive, Secrets redacted (exit 3: parts missing)
+  kubectl mm2 report --since 2h --logs
+
+  # The runbook's MM2 moved to the cluster it writes to, in Strimzi's v1 API, for Git
+  kubectl mm2 convert proxmox:aws > kafka-mirrormaker2.yaml
+  kubectl mm2 convert -f flux/apps/proxmox/kafka/kafka-mirrormaker2.yaml --to v1beta2
 
   # Every pitfall across the clusterset, with evidence and a Flux patch (exit 0 clean, 1 warnings, 2 errors)
   kubectl mm2 doctor
@@ -87,6 +95,10 @@ enum Cmd {
     Restart(restart_cmd::RestartArgs),
     /// Last replicated offset per source partition, and failover readiness per consumer group
     Offsets(offsets_cmd::OffsetsArgs),
+    /// One .tar.gz with everything needed to debug replication (objects, events, Connect, metrics), Secrets redacted
+    Report(report_cmd::ReportArgs),
+    /// Print, for Git, the manifests of a KafkaMirrorMaker2 layout Strimzi runs (read-only)
+    Convert(convert_cmd::ConvertArgs),
     /// Every pitfall of the runbook and of Strimzi's v1 migration, with evidence and a fix (read-only; exit 0 clean, 1 warnings, 2 errors, 64 usage)
     Doctor(doctor_cmd::DoctorArgs),
     /// Shell completion: `completion kubectl --install` for `kubectl mm2 <TAB>`; bash, zsh, fish scripts
@@ -171,6 +183,8 @@ async fn run(cli: Cli) -> u8 {
         Cmd::Lag(a) => return lag_cmd::run(g, a).await,
         Cmd::Restart(a) => restart_cmd::run(g, a).await,
         Cmd::Offsets(a) => offsets_cmd::run(g, a).await,
+        Cmd::Report(a) => report_cmd::run(g, a).await,
+        Cmd::Convert(a) => convert_cmd::run(g, a).await,
         Cmd::Doctor(a) => return doctor_cmd::run(g, a).await,
     };
     match result {

@@ -9,11 +9,13 @@
 //! | [`topology`] | aliases, contexts, which KafkaMirrorMaker2 runs each direction |
 //! | [`resources`] | typed views of Strimzi, MCS and Flux resources; version discovery |
 //! | [`complete`] | shell completion: kubectl's `__complete` protocol, live candidates, scripts |
+//! | [`convert`] | `kubectl mm2 convert`: the runbook's MM2s moved to their target cluster, Strimzi's v1 mapping |
 //! | [`clients`] | one kube client per context, every call under a deadline, typed errors |
 //! | [`mm2`] | KafkaMirrorMaker2 status, pause/resume/scale, GitOps awareness, lag report |
 //! | [`doctor`] | `kubectl mm2 doctor`: facts → pure rules → findings with evidence and fixes |
 //! | [`lag`] | JMX exporter text parser, lag aggregation, thresholds, advice |
 //! | [`clusterset`] | MCS export/resolve and GC-safe Secret copies |
+//! | [`report`] | `kubectl mm2 report`: one redacted tar.gz for debugging an incident |
 //! | [`cli`] | the global flags both plugins share, prompts, error reporting |
 //! | [`output`] | table / wide / json / yaml, colour rules |
 //! | [`terminal`] | human text made safe for a terminal (`hprintln!` and friends) |
@@ -23,12 +25,14 @@ pub mod cli;
 pub mod clients;
 pub mod clusterset;
 pub mod complete;
+pub mod convert;
 pub mod direction;
 pub mod doctor;
 pub mod error;
 pub mod lag;
 pub mod mm2;
 pub mod output;
+pub mod report;
 pub mod resources;
 pub mod terminal;
 pub mod topology;

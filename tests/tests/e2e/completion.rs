@@ -146,6 +146,7 @@ fn kubectl_completes_subcommands_flags_and_values_without_a_cluster() {
         "lag",
         "restart",
         "offsets",
+        "report",
         "doctor",
         "completion",
     ] {

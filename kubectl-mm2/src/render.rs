@@ -38,6 +38,20 @@ pub fn status(r: &StatusReport, wide: bool) -> String {
             }
         }
     }
+    for m in &r.without_direction {
+        let why = match &m.rejection {
+            Some(r) => format!("rejected by Strimzi: {}", r.message),
+            None => "no mirror could be read".to_string(),
+        };
+        let _ = writeln!(
+            out,
+            "{} {}/{} (context {}) names no replication direction: {why}",
+            p.warn("⚠"),
+            m.namespace,
+            m.name,
+            m.context
+        );
+    }
     for (i, d) in r.directions.iter().enumerate() {
         if i > 0 {
             out.push('\n');

@@ -162,8 +162,20 @@ pub async fn direction_precheck(g: &GlobalArgs, arg: Option<&str>) -> Result<()>
         Err(DirectionError::ShellRedirect { got, alias, file }) => (got, alias, file),
         Err(e) => return Err(Error::Direction(e)),
     };
-    let mut file =
-        file.or_else(|| stdout_file().and_then(|p| p.file_name().map(|f| f.to_string_lossy().into_owned())));
+    // The file bash created is named after the target alias; a file the user redirected to on
+    // purpose (`> status.txt`) is not something to suggest deleting.
+    let alias_like = |f: &str| {
+        !f.is_empty()
+            && f.len() <= 63
+            && f.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+            && !f.starts_with('-')
+    };
+    let mut file = file.or_else(|| {
+        stdout_file()
+            .and_then(|p| p.file_name().map(|f| f.to_string_lossy().into_owned()))
+            .filter(|f| alias_like(f))
+    });
     if file.is_none()
         && let (Ok(kc), Ok(req)) = (g.kubeconfigs(), g.topology_request())
         && let Ok(topo) = crate::topology::discover(&kc, &req, Duration::from_secs(3)).await

@@ -29,7 +29,6 @@ pub enum Severity {
 
 /// One diagnosis.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
 pub struct Finding {
     pub severity: Severity,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -41,7 +40,6 @@ pub struct Finding {
 
 /// The Service of that name in one cluster.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
 pub struct ServiceFacts {
     /// `ClusterIP`, `NodePort`, `LoadBalancer`, `ExternalName`.
     #[serde(rename = "type")]
@@ -60,7 +58,6 @@ pub struct ServiceFacts {
 
 /// The ServiceExport in one cluster.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
 pub struct ExportFacts {
     pub api_version: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -70,7 +67,6 @@ pub struct ExportFacts {
 
 /// The ServiceImport in one cluster.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
 pub struct ImportFacts {
     #[serde(rename = "type")]
     pub type_: String,
@@ -83,7 +79,6 @@ pub struct ImportFacts {
 
 /// One EndpointSlice labelled `multicluster.kubernetes.io/service-name`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
 pub struct SliceFacts {
     pub name: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -94,7 +89,6 @@ pub struct SliceFacts {
 
 /// Everything read in one context.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
 pub struct ContextSection {
     pub context: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -121,10 +115,14 @@ pub struct ContextSection {
     pub read_errors: Vec<String>,
 }
 
+/// Schema identifier of `resolve -o json|yaml`.
+pub const SCHEMA: &str = "kubectl-clusterset.dev/resolve/v1";
+
 /// The report `resolve` prints (stable JSON: field order is fixed here).
 #[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
 pub struct ResolveReport {
+    /// Schema of the JSON/YAML output, like `status` and `lag` (snake_case fields).
+    pub schema: &'static str,
     pub name: String,
     pub namespace: String,
     pub dns: String,
@@ -358,6 +356,7 @@ pub async fn resolve(cs: &Clusterset, name: &str) -> ResolveReport {
 pub fn build(name: &str, ns: &str, sections: Vec<ContextSection>) -> ResolveReport {
     let (findings, resolvable) = findings(name, ns, &sections);
     ResolveReport {
+        schema: SCHEMA,
         name: name.into(),
         namespace: ns.into(),
         dns: super::clusterset_dns(name, ns),
@@ -1000,8 +999,8 @@ mod tests {
         assert!(r.findings.iter().any(|f| f.diagnosis.contains("10.96.0.42")));
         // Stable JSON keys.
         let j = serde_json::to_value(&r).unwrap();
-        assert!(j["contexts"][0]["serviceExport"]["conditions"][0]["reason"] == "Valid");
-        assert_eq!(j["exportingContexts"][0], "rciis-aws");
+        assert!(j["contexts"][0]["service_export"]["conditions"][0]["reason"] == "Valid");
+        assert_eq!(j["exporting_contexts"][0], "rciis-aws");
     }
 
     #[test]

@@ -155,10 +155,14 @@ pub fn print_patch(mm2: &Mm2Object, ops: &[Value]) -> Result<String> {
     Ok(crate::output::to_yaml(&out))
 }
 
-fn who() -> String {
+/// Who suspends: the login name, else (no `$USER` in a CI job or a container) the identity the
+/// write is made with, never "unknown".
+fn who(context: &str) -> String {
     let user = std::env::var("USER")
         .or_else(|_| std::env::var("USERNAME"))
-        .unwrap_or_else(|_| "unknown".into());
+        .ok()
+        .filter(|u| !u.is_empty())
+        .unwrap_or_else(|| format!("the user of context {context}"));
     let host = std::fs::read_to_string("/etc/hostname")
         .map(|h| h.trim().to_string())
         .unwrap_or_default();
@@ -202,7 +206,7 @@ pub async fn suspend(
     why: &str,
     dry_run: bool,
 ) -> Result<()> {
-    let note = format!("{} at {}: {why}", who(), now_rfc3339());
+    let note = format!("{} at {}: {why}", who(&cc.context), now_rfc3339());
     set_suspend(
         cc,
         namespace,

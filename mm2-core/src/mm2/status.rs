@@ -67,6 +67,8 @@ pub struct StatusReport {
     pub directions: Vec<DirectionStatus>,
     /// Contexts that could not be read, and why (also when no direction could be found at all).
     pub problems: Vec<Problem>,
+    /// KafkaMirrorMaker2s that name no direction (no readable mirror): never silently ignored.
+    pub without_direction: Vec<OtherMm2>,
 }
 
 /// A failure as it appears in the report.
@@ -278,6 +280,23 @@ pub async fn build(topo: &Topology, only: &[Direction], live: bool) -> StatusRep
         )
         .max()
         .unwrap_or(Verdict::Healthy);
+    // Only in the whole report: one direction asked for is not judged by an unrelated object.
+    let without_direction: Vec<OtherMm2> = topo
+        .mm2s
+        .iter()
+        .filter(|m| only.is_empty() && m.spec.routes().is_empty())
+        .map(|m| OtherMm2 {
+            name: m.name.clone(),
+            namespace: m.namespace.clone(),
+            context: m.context.clone(),
+            rejection: judge(m),
+        })
+        .collect();
+    let verdict = if without_direction.is_empty() {
+        verdict
+    } else {
+        verdict.max(Verdict::Degraded)
+    };
     StatusReport {
         schema: SCHEMA,
         verdict,
@@ -287,6 +306,7 @@ pub async fn build(topo: &Topology, only: &[Direction], live: bool) -> StatusRep
             .iter()
             .map(|p| Problem::from_error(&p.error))
             .collect(),
+        without_direction,
     }
 }
 

@@ -821,7 +821,7 @@ async fn resolve_diagnoses_missing_import_healthy_export_and_conflict() {
     assert_code(&o, 3);
     let j = o.json();
     assert_eq!(j["resolvable"], false);
-    assert_eq!(j["exportingContexts"], json!(["rciis-aws"]));
+    assert_eq!(j["exporting_contexts"], json!(["rciis-aws"]));
     let f = j["findings"]
         .as_array()
         .unwrap()
@@ -834,7 +834,7 @@ async fn resolve_diagnoses_missing_import_healthy_export_and_conflict() {
         f["diagnosis"].as_str().unwrap().contains("no ServiceImport"),
         "{o}"
     );
-    assert!(f["nextStep"].as_str().unwrap().contains("mcsapi"), "{o}");
+    assert!(f["next_step"].as_str().unwrap().contains("mcsapi"), "{o}");
     let aws = j["contexts"]
         .as_array()
         .unwrap()
@@ -842,9 +842,9 @@ async fn resolve_diagnoses_missing_import_healthy_export_and_conflict() {
         .find(|c| c["context"] == "rciis-aws")
         .unwrap()
         .clone();
-    assert_eq!(aws["service"]["readyEndpoints"], 1, "{o}");
-    assert_eq!(aws["endpointSliceVersion"], "v1beta1", "the bed is 1.20: {o}");
-    assert_eq!(aws["serviceExport"]["conditions"][0]["reason"], "Valid");
+    assert_eq!(aws["service"]["ready_endpoints"], 1, "{o}");
+    assert_eq!(aws["endpoint_slice_version"], "v1beta1", "the bed is 1.20: {o}");
+    assert_eq!(aws["service_export"]["conditions"][0]["reason"], "Valid");
 
     // With the ServiceImport (and a multi-cluster EndpointSlice) in proxmox: resolvable.
     let ports = json!([{"name": "tcp-scram", "port": 9092, "protocol": "TCP"}, {"name": "tcp-plain", "port": 9093, "protocol": "TCP"}]);
@@ -866,7 +866,7 @@ async fn resolve_diagnoses_missing_import_healthy_export_and_conflict() {
     let j = cs(&["resolve", name, "-n", ns, "-o", "yaml"]);
     assert_code(&j, 0);
     assert!(
-        j.stdout.contains("resolvable: true") && j.stdout.contains("sourceCluster: rciis-aws"),
+        j.stdout.contains("resolvable: true") && j.stdout.contains("source_cluster: rciis-aws"),
         "{j}"
     );
 

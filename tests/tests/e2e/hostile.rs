@@ -377,3 +377,37 @@ async fn resolve_without_read_access_concludes_nothing() {
     assert!(!all.contains("do not serve the MCS API"), "{o}");
     assert!(all.contains("forbidden"), "the access problem is said: {o}");
 }
+
+#[tokio::test]
+async fn an_mm2_without_mirrors_is_listed_not_ignored() {
+    let ns = "t-no-mirrors";
+    fixtures::install_working(bed(), ns)
+        .await
+        .expect("working layout");
+    let client = bed().client("aws").await;
+    let stray = json!({"apiVersion": "kafka.strimzi.io/v1beta2", "kind": "KafkaMirrorMaker2",
+        "metadata": {"name": "mm2-stray", "namespace": ns},
+        "spec": {"version": "4.1.0", "replicas": 1, "connectCluster": "aws",
+                 "clusters": [{"alias": "aws", "bootstrapServers": "kafka-rciis-prod-kafka-bootstrap:9092"}], "mirrors": []}});
+    fixtures::apply(&client, &stray, "kubectl").await.expect("apply");
+    fixtures::wait_mm2_judged(bed(), "aws", ns, "mm2-stray", std::time::Duration::from_secs(60))
+        .await
+        .expect("judged");
+    let o = mm2(&["status", "-n", ns, "-o", "json"]);
+    assert_code(&o, 3);
+    let j = o.json();
+    let w = &j["without_direction"][0];
+    assert_eq!(w["name"], "mm2-stray", "{o}");
+    assert_eq!(
+        w["rejection"]["message"],
+        ".spec.mirrors section is required in KafkaMirrorMaker2 resource"
+    );
+    let t = mm2(&["status", "-n", ns]);
+    assert!(
+        t.stdout
+            .contains("mm2-stray (context rciis-aws) names no replication direction"),
+        "{t}"
+    );
+    // Asking for one direction is not judged by the stray object.
+    assert_code(&mm2(&["status", "proxmox:aws", "-n", ns]), 0);
+}

@@ -18,6 +18,13 @@ pub struct ResolveArgs {
 const TIMEOUT: Duration = Duration::from_secs(10);
 
 pub async fn run(g: &GlobalArgs, a: &ResolveArgs) -> Result<u8> {
+    // A usage error needs no cluster: a Service name is a DNS-1035 label.
+    if let Some(why) = resolve::invalid_service_name(&a.name) {
+        return Err(mm2_core::error::Error::Usage(format!(
+            "'{}' is not a Service name: {why}",
+            a.name
+        )));
+    }
     let kc = g.kubeconfigs()?;
     let req = g.topology_request()?;
     let timeout = g.timeout_or(TIMEOUT);

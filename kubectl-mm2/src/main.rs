@@ -229,9 +229,24 @@ pub fn no_directions(topo: &mm2_core::topology::Topology, kc: &mm2_core::clients
             p.error
         ));
     }
+    let asked: Vec<String> = topo
+        .namespaces
+        .iter()
+        .map(|(ctx, ns)| format!("{ctx} (namespace {})", ns.as_deref().unwrap_or("all")))
+        .collect();
+    // Name what was asked; suggest -n only when it was not given.
+    let next = if topo.namespaces.values().all(Option::is_none) {
+        "check --context, or list them with `kubectl get kmm2 -A`"
+    } else {
+        "check the namespace (`kubectl get kmm2 -A` lists every one), or -A, or --context"
+    };
     Error::Topology(format!(
-        "no KafkaMirrorMaker2 found in the contexts of {} ({}); pass -n NAMESPACE, -A, or --context",
-        kc.source,
-        kc.contexts().join(", ")
+        "no KafkaMirrorMaker2 found in {} (contexts of {}); {next}",
+        if asked.is_empty() {
+            kc.contexts().join(", ")
+        } else {
+            asked.join(", ")
+        },
+        kc.source
     ))
 }

@@ -115,6 +115,30 @@ pub struct ContextSection {
     pub read_errors: Vec<String>,
 }
 
+/// Why `name` cannot be a Service name (RFC 1035 label: lowercase alphanumerics and '-', starting
+/// with a letter, ending alphanumeric, at most 63), if it cannot.
+pub fn invalid_service_name(name: &str) -> Option<&'static str> {
+    if name.is_empty() {
+        return Some("it is empty");
+    }
+    if name.len() > 63 {
+        return Some("it is longer than 63 characters");
+    }
+    if !name
+        .chars()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+    {
+        return Some("use lowercase letters, digits and '-'");
+    }
+    if !name.starts_with(|c: char| c.is_ascii_lowercase()) {
+        return Some("it must start with a letter");
+    }
+    if name.ends_with('-') {
+        return Some("it must end with a letter or digit");
+    }
+    None
+}
+
 /// Schema identifier of `resolve -o json|yaml`.
 pub const SCHEMA: &str = "kubectl-clusterset.dev/resolve/v1";
 
@@ -922,6 +946,22 @@ mod tests {
                 conditions: vec![],
             }),
             ..Default::default()
+        }
+    }
+
+    #[test]
+    fn service_names_are_dns_labels() {
+        assert_eq!(invalid_service_name("kafka-bootstrap-aws"), None);
+        for bad in [
+            "",
+            "Kafka",
+            "kafka.bootstrap",
+            "-x",
+            "x-",
+            "9kafka",
+            &"a".repeat(64),
+        ] {
+            assert!(invalid_service_name(bad).is_some(), "{bad:?}");
         }
     }
 

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Local demo: two Kubernetes API servers (aws, proxmox) with the runbook's KafkaMirrorMaker2s,
 # Kafkas, users and Secrets, and the simulated Strimzi operator — the end-to-end test bed —
-# running until Ctrl-C. Then `kubectl mm2 status` shows both directions.
+# running until Ctrl-C. Then `kubectl mm2 status` shows both directions. It also boots the real
+# Kafka half (two Kafka 4.1 brokers, and in namespace rciis-live a real MirrorMaker 2 per direction
+# on Kafka Connect with the JMX exporter, fed by a small producer): `kubectl mm2 lag -n rciis-live`
+# and `kubectl mm2 status -n rciis-live --live` read real figures. MM2_DEMO_KAFKA=0 skips it.
 #
 #   scripts/demo.sh            # start; print how to reach it; Ctrl-C stops everything
 #   scripts/demo.sh --shell    # start, and drop into a bash that can reach it (exit stops it)
@@ -23,7 +26,7 @@ mode=wait
 case "${1:-}" in
   --shell) mode=shell; shift ;;
   --run) mode=run; shift; [ "$#" -gt 0 ] || { echo "usage: $0 --run CMD [ARGS...]" >&2; exit 2; } ;;
-  -h|--help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+  -h|--help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
   "") ;;
   *) echo "usage: $0 [--shell | --run CMD [ARGS...]]" >&2; exit 2 ;;
 esac
@@ -40,6 +43,8 @@ done
 
 KUBEBUILDER_ASSETS="$(scripts/testbed.sh | tail -n1)"
 export KUBEBUILDER_ASSETS
+MM2_KAFKA_HOME="$(scripts/kafka-fetch.sh | tail -n1)"
+export MM2_KAFKA_HOME
 
 log "building kubectl-mm2, kubectl-clusterset and mm2-demo"
 cargo build -q -p kubectl-mm2 -p kubectl-clusterset -p mm2-e2e --bin mm2-demo
@@ -71,7 +76,7 @@ stop() {
 trap stop EXIT
 trap 'exit 130' INT TERM
 
-log "starting the bed in a private network namespace (~20-40 s)"
+log "starting the bed and its Kafka half in a private network namespace (~1 min)"
 MM2_DEMO_READY="$state/ready" unshare --net --pid --fork --kill-child --mount-proc \
   sh -c 'ip link set lo up && ip addr add 198.18.0.1/32 dev lo && exec "$@"' mm2-demo \
   "$target/mm2-demo" >"$state/demo.out" &

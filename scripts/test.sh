@@ -21,6 +21,10 @@ fi
 KUBEBUILDER_ASSETS="$(scripts/testbed.sh | tail -n1)"
 export KUBEBUILDER_ASSETS
 log "test bed binaries: $KUBEBUILDER_ASSETS"
+# Kafka 4.1 + the JMX exporter agent (fetched by testbed.sh above; cached, so this only prints).
+MM2_KAFKA_HOME="$(scripts/kafka-fetch.sh | tail -n1)"
+export MM2_KAFKA_HOME
+log "Kafka for the bed: $MM2_KAFKA_HOME"
 if [ -n "${MM2_CRDS_DIR:-}" ]; then
   MM2_CRDS_DIR="$(cd "$MM2_CRDS_DIR" && pwd)"
   export MM2_CRDS_DIR

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the two binaries the test bed needs (kube-apiserver and kube-controller-manager v1.20.2)
 # from Debian's source package, once, into a cache outside the repository, and installs the
-# Debian packages the bed uses (etcd, iproute2, openssl ...).
+# Debian packages the bed uses (etcd, iproute2, openssl ...), and fetches Kafka through
+# scripts/kafka-fetch.sh.
 #
 # Why Debian's source: it is the only Kubernetes source with a vendor/ tree that the package
 # registries reachable here carry (see ../shared/testbed/RECIPE.md). Why 1.20.2: newer Debian
@@ -31,6 +32,9 @@ if [ "${#need_pkgs[@]}" -gt 0 ]; then
   log "installing Debian packages: ${need_pkgs[*]}"
   apt_install "${need_pkgs[@]}"
 fi
+
+# The Kafka half of the bed (Kafka 4.1 jars, the JMX exporter agent), fetched once with Maven.
+"$(dirname "$0")/kafka-fetch.sh" >&2
 
 if [ -x "$CACHE/kube-apiserver" ] && [ -x "$CACHE/kube-controller-manager" ]; then
   log "using cached Kubernetes $VERSION binaries in $CACHE"

@@ -2,13 +2,15 @@
 //!
 //! Two real Kubernetes v1.20.2 control planes (`aws`, `proxmox`) in an isolated network
 //! namespace, the runbook's Strimzi/MCS/Flux objects, a simulated Strimzi operator and HTTP
-//! doubles for Kafka Connect REST and the JMX exporter. Run the tests with
+//! doubles for Kafka Connect REST and the JMX exporter, and real Kafka 4.1 brokers and MirrorMaker 2
+//! for the tests about real data ([`kafka`]). Run the tests with
 //! `bash tests/netns-run.sh cargo test --offline -p mm2-e2e`.
 
 pub mod bed;
 pub mod crds;
 pub mod doubles;
 pub mod fixtures;
+pub mod kafka;
 pub mod operator;
 pub mod operator_annotations;
 pub mod procs;

@@ -572,8 +572,24 @@ impl Operator {
 
         // An invalid MM2 stops the reconcile before anything is created (and leaves what an
         // earlier valid generation created alone, as Strimzi does).
-        if !paused && is_valid(obj) {
+        let valid = is_valid(obj);
+        // A valid KafkaMirrorMaker2 run on real Kafka Connect (crate::kafka::mm2): its connectors
+        // are Connect's; no status until Connect answers, as Strimzi holds it while reconciling.
+        let real = if paused || !valid {
+            crate::kafka::mm2::touch(&alias, obj);
+            crate::kafka::mm2::Real::No
+        } else {
+            crate::kafka::mm2::sync(&alias, &self.cfg.kubeconfig, &self.cfg.context, obj)
+        };
+        if !paused && valid {
             self.reconcile_pods(client, uid, obj, version, pods).await?;
+        }
+        match real {
+            crate::kafka::mm2::Real::No => {}
+            crate::kafka::mm2::Real::Starting => return Ok(()),
+            crate::kafka::mm2::Real::Observed(connectors) => {
+                crate::kafka::mm2::apply_observed(&mut desired, connectors)
+            }
         }
 
         let mut status_now = current.clone();
@@ -698,9 +714,16 @@ impl Operator {
         for i in 0..replicas {
             let pname = format!("{component}-{i}");
             let found = mine.iter().find(|p| p.metadata.name.as_deref() == Some(&pname));
-            let ip = self.ips.get_or_alloc(&self.cfg.alias, &ns, &pname)?;
-            self.doubles
-                .register_mm2_pod(&self.cfg.alias, &ns, &pname, &name, ip)?;
+            // Pods served by a real Connect worker have its address and no doubles.
+            let ip = match crate::kafka::mm2::real_pod_ip(&self.cfg.alias, &ns, &pname) {
+                Some(ip) => ip,
+                None => {
+                    let ip = self.ips.get_or_alloc(&self.cfg.alias, &ns, &pname)?;
+                    self.doubles
+                        .register_mm2_pod(&self.cfg.alias, &ns, &pname, &name, ip)?;
+                    ip
+                }
+            };
             let needs_status = match found {
                 Some(p) if p.metadata.deletion_timestamp.is_some() => false,
                 Some(p) => {

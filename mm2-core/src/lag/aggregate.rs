@@ -210,6 +210,26 @@ fn target_keys(value: &str) -> TargetKeys<'_> {
     keys
 }
 
+/// Label the JMX exporter (1.x) adds when several MBean attributes map to one series: the
+/// ObjectName and attribute, `kafka.consumer<type=..., partition=0><>records-lag-max`.
+const OBJECTNAME_LABEL: &str = "_objectname";
+
+/// False when the series carries an `_objectname` naming another MBean attribute than `attribute`.
+///
+/// The exporter wraps every rule pattern in `^.*(?:<pattern>).*$` (jmx_exporter 1.5.0,
+/// `JmxCollector`), so Strimzi's consumer rule `...><>(...|.+-lag|.+-lead)` also matches
+/// `records-lag-max` and names it `kafka_consumer_fetch_manager_records_lag` too. Seen on a real
+/// MirrorMaker 2 (mm2-core/testdata/real): after a catch-up `records-lag` is 0 while the
+/// same-named `records-lag-max` series still holds the backlog.
+fn is_attribute(labels: &[Label<'_>], attribute: &str) -> bool {
+    match parse::label(labels, OBJECTNAME_LABEL) {
+        None => true,
+        Some(object_name) => object_name
+            .rsplit_once("><>")
+            .is_some_and(|(_, attr)| attr == attribute),
+    }
+}
+
 fn parse_partition(value: Option<&str>) -> Option<u32> {
     value?.trim().parse().ok()
 }
@@ -347,6 +367,9 @@ impl<'d> Accumulator<'d> {
     }
 
     fn on_records_lag(&mut self, labels: &[Label<'_>], value: f64) {
+        if !is_attribute(labels, "records-lag") {
+            return;
+        }
         let Some(client) = client_id(labels) else { return };
         if !client.starts_with(&self.client_prefix) || !client.ends_with(REPLICATION_CONSUMER_SUFFIX) {
             return;
@@ -590,6 +613,22 @@ mod tests {
         assert_eq!(unquote("\"a->b\""), "a->b");
         assert_eq!(unquote("plain"), "plain");
         assert_eq!(unquote("\""), "\"");
+    }
+
+    #[test]
+    fn records_lag_max_under_the_same_name_is_not_lag() {
+        let obj = |attr: &str| {
+            format!(
+                "kafka.consumer<type=consumer-fetch-manager-metrics, client-id=\"x\", topic=orders, partition=0><>{attr}"
+            )
+        };
+        let lag = obj("records-lag");
+        let max = obj("records-lag-max");
+        let with =
+            |o: &str| -> Vec<Label<'static>> { vec![("_objectname", std::borrow::Cow::Owned(o.to_owned()))] };
+        assert!(is_attribute(&with(&lag), "records-lag"));
+        assert!(!is_attribute(&with(&max), "records-lag"));
+        assert!(is_attribute(&[], "records-lag"));
     }
 
     #[test]

@@ -5,10 +5,51 @@
 //! It must run inside a private network namespace like the tests; `scripts/demo.sh` builds it,
 //! starts it there and gives you a shell (or the `nsenter` line) to reach it.
 //!
+//! Unless `MM2_DEMO_KAFKA=0`, it also boots the bed's real Kafka half: two Kafka 4.1 brokers and,
+//! in namespace `rciis-live`, a real MirrorMaker 2 per direction in the working layout (each in its
+//! target cluster, on real Kafka Connect with the JMX exporter agent), with a small producer that
+//! writes 100 records to `orders` on each side every 10 s, so `lag` and `status --live` read real,
+//! moving figures there.
+//!
 //! Prints `export KUBECONFIG=<path>` on stdout once everything is ready; with
 //! `MM2_DEMO_READY=<file>` it also writes the kubeconfig path to that file (for scripts).
 
 use std::process::ExitCode;
+use std::time::Duration;
+
+use mm2_e2e::kafka::setup::{Rules, real_mm2, real_namespace, states, wait_status};
+use mm2_e2e::kafka::tools;
+
+/// Namespace of the real MirrorMaker 2s.
+const LIVE_NS: &str = "rciis-live";
+
+/// Brokers, the two real MM2s, and a producer thread writing to `orders` on both sides.
+async fn live_namespace() -> anyhow::Result<()> {
+    let k = real_namespace(LIVE_NS).await?;
+    for alias in ["proxmox", "aws"] {
+        tokio::task::spawn_blocking(move || tools::produce(k, alias, "orders", 100, 100)).await??;
+    }
+    for source in ["proxmox", "aws"] {
+        let name = real_mm2(LIVE_NS, source, "orders", Rules::Strimzi, serde_json::json!({})).await?;
+        let target = mm2_e2e::Bed::peer(source);
+        let connector = format!("{source}->{target}.MirrorSourceConnector");
+        wait_status(target, LIVE_NS, &name, Duration::from_secs(180), |c| {
+            states(c, &connector).is_some_and(|(s, t)| s == "RUNNING" && !t.is_empty())
+        })
+        .await?;
+    }
+    std::thread::spawn(move || {
+        loop {
+            std::thread::sleep(Duration::from_secs(10));
+            for alias in ["proxmox", "aws"] {
+                if let Err(e) = tools::produce(k, alias, "orders", 100, 100) {
+                    eprintln!("mm2-demo: producer on {alias}: {e:#}");
+                }
+            }
+        }
+    });
+    Ok(())
+}
 
 fn main() -> ExitCode {
     let bed = match std::panic::catch_unwind(mm2_e2e::bed) {
@@ -19,6 +60,13 @@ fn main() -> ExitCode {
             std::process::exit(1);
         }
     };
+    if std::env::var("MM2_DEMO_KAFKA").as_deref() != Ok("0") {
+        if let Err(e) = bed.block_on(live_namespace()) {
+            eprintln!("mm2-demo: the real Kafka half did not start: {e:#}");
+            std::process::exit(1);
+        }
+        eprintln!("mm2-demo: real MirrorMaker 2 in namespace {LIVE_NS} (both directions)");
+    }
     let kubeconfig = bed.kubeconfig().display().to_string();
     println!("export KUBECONFIG={kubeconfig}");
     eprintln!(

@@ -10,6 +10,7 @@ mod completion;
 mod convert;
 mod doctor;
 mod hostile;
+mod kafka_real;
 mod krew;
 mod lag;
 mod layout;

@@ -584,18 +584,7 @@ pub async fn scale(g: &GlobalArgs, a: &ScaleArgs) -> Result<u8> {
             replicas_outcome = Some("unchanged");
             // Unchanged skips the write, never the wait (a retry after a timeout).
             if a.write.wait && g.dry_run == DryRun::None {
-                let p = Progress::new(&format!("waiting for {n} ready workers of {d}"));
-                let r = lifecycle::wait_scaled(
-                    cc,
-                    &route.namespace,
-                    &route.mm2,
-                    n,
-                    g.timeout_or(WAIT_TIMEOUT),
-                    |l| p.update(l),
-                )
-                .await;
-                p.finish();
-                r?;
+                wait_workers(g, cc, route, &d, n).await?;
             }
         } else if a.write.print_patch {
             let ops = vec![serde_json::json!({"op": "add", "path": "/spec/replicas", "value": n})];
@@ -646,18 +635,7 @@ pub async fn scale(g: &GlobalArgs, a: &ScaleArgs) -> Result<u8> {
                 "dry-run"
             });
             if a.write.wait && g.dry_run == DryRun::None {
-                let p = Progress::new(&format!("waiting for {n} ready workers of {d}"));
-                let r = lifecycle::wait_scaled(
-                    cc,
-                    &route.namespace,
-                    &route.mm2,
-                    n,
-                    g.timeout_or(WAIT_TIMEOUT),
-                    |l| p.update(l),
-                )
-                .await;
-                p.finish();
-                r?;
+                wait_workers(g, cc, route, &d, n).await?;
                 mm2_core::heprintln!("✔ {d}: {n}/{n} workers ready");
             }
         }
@@ -670,6 +648,28 @@ pub async fn scale(g: &GlobalArgs, a: &ScaleArgs) -> Result<u8> {
         print!("{s}");
     }
     Ok(0)
+}
+
+/// Wait, with a spinner on a terminal, until `n` workers of the direction's MM2 are ready.
+async fn wait_workers(
+    g: &GlobalArgs,
+    cc: &ContextClient,
+    route: &Route,
+    d: &Direction,
+    n: i32,
+) -> Result<()> {
+    let p = Progress::new(&format!("waiting for {n} ready workers of {d}"));
+    let r = lifecycle::wait_scaled(
+        cc,
+        &route.namespace,
+        &route.mm2,
+        n,
+        g.timeout_or(WAIT_TIMEOUT),
+        |l| p.update(l),
+    )
+    .await;
+    p.finish();
+    r.map(|_| ())
 }
 
 /// Schema of `pause`/`resume` machine output.

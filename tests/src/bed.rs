@@ -596,7 +596,8 @@ async fn start_cluster(spec: ClusterSpec) -> Result<Cluster> {
     Ok(cluster)
 }
 
-/// Pod addresses: aws pods in 198.18.1.0/24, proxmox pods in 198.18.2.0/24. Each address is
+/// Pod addresses: aws pods in 198.18.1.0/24 (then 198.18.21-24.0/24), proxmox pods in
+/// 198.18.2.0/24 (then 198.18.31-34.0/24). Each address is
 /// added to `lo` when handed out; a pod keeps its address while it exists.
 #[derive(Default)]
 pub struct PodIps {
@@ -609,17 +610,19 @@ struct Pool {
 }
 
 impl PodIps {
-    fn net(alias: &str) -> u8 {
+    /// The third octets of a cluster's pod networks: the classic /24 first, then overflow blocks
+    /// (the whole suite creates several hundred pods per cluster across its namespaces).
+    pub fn nets(alias: &str) -> [u8; 5] {
         match alias {
-            "aws" => 1,
-            "proxmox" => 2,
+            "aws" => [1, 21, 22, 23, 24],
+            "proxmox" => [2, 31, 32, 33, 34],
             other => panic!("no pod network for cluster {other:?}"),
         }
     }
 
     /// The address of pod `ns/pod` in cluster `alias`, allocating (and adding to `lo`) if new.
     pub fn get_or_alloc(&self, alias: &str, ns: &str, pod: &str) -> std::io::Result<Ipv4Addr> {
-        let net = Self::net(alias);
+        let nets = Self::nets(alias);
         let ip = {
             let mut g = self.inner.lock().unwrap_or_else(|e| e.into_inner());
             let pool = g.entry(alias.to_string()).or_default();
@@ -628,11 +631,15 @@ impl PodIps {
                 *ip
             } else {
                 let used: HashSet<Ipv4Addr> = pool.by_key.values().map(|(ip, _)| *ip).collect();
-                let ip = (1..=254u8)
-                    .map(|h| Ipv4Addr::new(198, 18, net, h))
+                let ip = nets
+                    .iter()
+                    .flat_map(|&net| (1..=254u8).map(move |h| Ipv4Addr::new(198, 18, net, h)))
                     .find(|ip| !used.contains(ip))
                     .ok_or_else(|| {
-                        std::io::Error::other(format!("pod network of {alias} is full (254 pods)"))
+                        std::io::Error::other(format!(
+                            "pod networks of {alias} are full ({} pods)",
+                            254 * nets.len()
+                        ))
                     })?;
                 pool.by_key.insert(key, (ip, Instant::now()));
                 ip

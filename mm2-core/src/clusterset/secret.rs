@@ -421,7 +421,14 @@ impl SecretDiff {
         .flatten()
         .collect();
         if let Some((a, b)) = &self.type_change {
-            out.push(format!("type: {a} → {b}"));
+            let shown = |t: &str| {
+                if t.is_empty() {
+                    "(none)".to_string()
+                } else {
+                    t.to_string()
+                }
+            };
+            out.push(format!("type: {} → {}", shown(a), shown(b)));
         }
         if !self.owner_references_removed.is_empty() {
             out.push(format!(

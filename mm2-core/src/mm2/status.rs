@@ -118,6 +118,17 @@ pub struct OtherMm2 {
     pub rejection: Option<Rejection>,
 }
 
+impl OtherMm2 {
+    fn of(m: &Mm2Object) -> OtherMm2 {
+        OtherMm2 {
+            name: m.name.clone(),
+            namespace: m.namespace.clone(),
+            context: m.context.clone(),
+            rejection: judge(m),
+        }
+    }
+}
+
 /// Everything about the KafkaMirrorMaker2 that runs a direction.
 #[derive(Debug, Clone, Serialize)]
 pub struct Mm2Report {
@@ -285,12 +296,7 @@ pub async fn build(topo: &Topology, only: &[Direction], live: bool) -> StatusRep
         .mm2s
         .iter()
         .filter(|m| only.is_empty() && m.spec.routes().is_empty())
-        .map(|m| OtherMm2 {
-            name: m.name.clone(),
-            namespace: m.namespace.clone(),
-            context: m.context.clone(),
-            rejection: judge(m),
-        })
+        .map(OtherMm2::of)
         .collect();
     let verdict = if without_direction.is_empty() {
         verdict
@@ -354,12 +360,7 @@ async fn direction_status(topo: &Topology, d: &Direction, live: bool) -> Directi
     let others: Vec<OtherMm2> = routes[1..]
         .iter()
         .filter_map(|r| topo.mm2(r))
-        .map(|m| OtherMm2 {
-            name: m.name.clone(),
-            namespace: m.namespace.clone(),
-            context: m.context.clone(),
-            rejection: judge(m),
-        })
+        .map(OtherMm2::of)
         .collect();
     report.findings.extend(duplicate_findings(d, &report, &others));
     let verdict = if report.rejection.is_some() {

@@ -364,6 +364,7 @@ fn rule_for(metric: &str) -> Option<String> {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use crate::direction::Direction;
     use crate::doctor::rules::topology::tests::{facts_with, mm2};
     use serde_json::{Value, json};
 
@@ -453,6 +454,61 @@ rules:
                 .unwrap()
                 .contains("source=(.+), target=(.+), topic=(.+), partition=(.+)")
         );
+    }
+
+    /// The metrics check against real captures: the JMX exporter 1.5.0 rule engine, run on a
+    /// real Kafka 4.1.1 MirrorMaker 2 worker (`testdata/real/`), exported exactly the lag families
+    /// doctor's simulation says a rule set exports (with the runbook's rules: none of them).
+    #[test]
+    fn the_simulated_exporter_agrees_with_a_real_capture_of_the_runbooks_rules() {
+        agrees_with_real(
+            include_str!("../../../testdata/real/metrics-runbook-rules.txt"),
+            RUNBOOK_RULES,
+        );
+    }
+
+    /// The same with Strimzi's rules (the capture ran 0.51.0's example, the check uses 1.2.0's:
+    /// their lag families are the same), where every family is exported.
+    #[test]
+    fn the_simulated_exporter_agrees_with_a_real_capture_of_strimzis_rules() {
+        agrees_with_real(
+            include_str!("../../../testdata/real/metrics-strimzi-0.51-rules.txt"),
+            STRIMZI_RULES,
+        );
+    }
+
+    fn agrees_with_real(real: &str, rules: &str) {
+        let real_names: BTreeSet<String> = real
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.is_empty())
+            .filter_map(|l| l.split(['{', ' ']).next())
+            .map(str::to_string)
+            .collect();
+        let set = jmx::parse(rules).unwrap();
+        let simulated = jmx::export(
+            &set,
+            &jmx::kafka_4_1_mm2_mbeans(&Direction::new("proxmox", "aws")),
+        )
+        .names;
+        let families: [(&str, fn(&str) -> bool); 3] = [
+            ("records-lag", |n| n == "kafka_consumer_fetch_manager_records_lag"),
+            ("mirror source", |n| {
+                n.starts_with("kafka_connect_mirror_source_connector_")
+                    || n.starts_with("kafka_connect_mirror_mirrorsourceconnector_")
+                    || n == "kafka_connect_mirror_replication_latency_ms"
+            }),
+            ("in flight", |n| {
+                n.starts_with("kafka_connect_source_task_source_record_")
+            }),
+        ];
+        for (family, is) in families {
+            let in_real = real_names.iter().any(|n| is(n));
+            let in_sim = simulated.iter().any(|n| is(n));
+            assert_eq!(
+                in_sim, in_real,
+                "{family}: simulated {in_sim}, real {in_real}; real names {real_names:?}"
+            );
+        }
     }
 
     #[test]

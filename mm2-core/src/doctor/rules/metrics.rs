@@ -490,7 +490,8 @@ rules:
             &jmx::kafka_4_1_mm2_mbeans(&Direction::new("proxmox", "aws")),
         )
         .names;
-        let families: [(&str, fn(&str) -> bool); 3] = [
+        type IsFamily = fn(&str) -> bool;
+        let families: [(&str, IsFamily); 3] = [
             ("records-lag", |n| n == "kafka_consumer_fetch_manager_records_lag"),
             ("mirror source", |n| {
                 n.starts_with("kafka_connect_mirror_source_connector_")

@@ -146,13 +146,21 @@ fn mm2(out: &mut String, p: &Palette, d: &DirectionStatus, m: &Mm2Report, wide: 
     ));
     let ready = match &m.ready {
         Some(c) if c.type_ == "Ready" && c.status == "True" => p.good(&format!("True{}", age(&c.age))),
-        Some(c) => p.bad(&format!(
-            "{} {}{}: {}",
-            c.type_,
-            c.reason.clone().unwrap_or_default(),
-            age(&c.age),
-            c.message.clone().unwrap_or_default()
-        )),
+        Some(c) => {
+            // `NotReady InvalidResourceException (1s): message`, leaving out what is empty.
+            let mut t = c.type_.clone();
+            if c.type_ == "Ready" {
+                t.push_str(&format!("={}", c.status));
+            }
+            if let Some(r) = c.reason.as_deref().filter(|r| !r.is_empty()) {
+                t.push_str(&format!(" {r}"));
+            }
+            t.push_str(&age(&c.age));
+            if let Some(m) = c.message.as_deref().filter(|m| !m.is_empty()) {
+                t.push_str(&format!(": {m}"));
+            }
+            p.bad(&t)
+        }
         None => p.warn("unknown (no condition)"),
     };
     kv.push(("Ready".into(), ready));

@@ -64,6 +64,10 @@ pub enum Error {
         name: String,
     },
 
+    /// The namespace a write goes to does not exist.
+    #[error("context {context}: namespace {namespace} does not exist")]
+    MissingNamespace { context: String, namespace: String },
+
     /// Any other answer from the API server.
     #[error("context {context}: {verb} {resource} failed: {message} (HTTP {code}{})", if reason.is_empty() { String::new() } else { format!(" {reason}") })]
     Api {
@@ -204,6 +208,9 @@ impl Error {
                 "list what exists with `kubectl get {} -n {namespace} --context {context}`",
                 kind.to_lowercase()
             ),
+            Error::MissingNamespace { context, namespace } => format!(
+                "create it (in Git if Flux manages the cluster): kubectl create namespace {namespace} --context {context}"
+            ),
             Error::Kubeconfig(_) => {
                 "check --kubeconfig / KUBECONFIG and `kubectl config get-contexts`".to_string()
             }
@@ -221,7 +228,7 @@ impl Error {
             Error::Forbidden { .. } => "forbidden",
             Error::Unauthorized { .. } => "unauthorized",
             Error::CrdMissing { .. } => "crd-missing",
-            Error::NotFound { .. } => "not-found",
+            Error::NotFound { .. } | Error::MissingNamespace { .. } => "not-found",
             Error::Refused { .. } => "refused",
             Error::NotConverged { .. } => "not-converged",
             Error::Usage(_) | Error::Direction(_) => "usage",
@@ -283,6 +290,7 @@ impl Error {
             | Error::Unauthorized { context, .. }
             | Error::CrdMissing { context, .. }
             | Error::NotFound { context, .. }
+            | Error::MissingNamespace { context, .. }
             | Error::Api { context, .. } => Some(context),
             _ => None,
         }

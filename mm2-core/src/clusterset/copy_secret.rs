@@ -524,12 +524,9 @@ pub async fn write(dst: &ContextClient, plan: &CopyPlan, dry_run: DryRun) -> Res
 /// A 404 on apply means the namespace is missing (the Secret itself is created by apply).
 fn namespace_hint(e: Error, dst: &ContextClient, ns: &str) -> Error {
     match e {
-        Error::NotFound { .. } => Error::Refused {
-            reason: format!("context {}: namespace {ns} does not exist", dst.context),
-            hint: format!(
-                "create it (in Git if Flux manages the cluster): kubectl create namespace {ns} --context {}",
-                dst.context
-            ),
+        Error::NotFound { .. } => Error::MissingNamespace {
+            context: dst.context.clone(),
+            namespace: ns.to_string(),
         },
         other => other,
     }

@@ -260,6 +260,20 @@ pub struct LiveReport {
     pub disagreements: Vec<String>,
 }
 
+/// `Ready=False Reason: message`, leaving out what is empty (never `Ready : `).
+pub fn condition_text(c: &Condition) -> String {
+    let mut t = format!("{}={}", c.type_, c.status);
+    if let Some(r) = c.reason.as_deref().filter(|r| !r.is_empty()) {
+        t.push(' ');
+        t.push_str(r);
+    }
+    if let Some(m) = c.message.as_deref().filter(|m| !m.is_empty()) {
+        t.push_str(": ");
+        t.push_str(m);
+    }
+    t
+}
+
 /// First line of a Java stack trace.
 pub fn first_line(trace: &str) -> String {
     trace.lines().next().unwrap_or_default().trim().to_string()
@@ -453,12 +467,7 @@ pub async fn mm2_report(cc: &ContextClient, mm2: &Mm2Object, route: &Route, live
     match ready {
         Some(c) if c.type_ == "Ready" && c.status == "True" => {}
         Some(_) if rejected => {}
-        Some(c) => findings.push(format!(
-            "{} {}: {}",
-            c.type_,
-            c.reason.clone().unwrap_or_default(),
-            c.message.clone().unwrap_or_default()
-        )),
+        Some(c) => findings.push(condition_text(c)),
         None if !mm2.reconciliation_paused() => {
             findings.push("no Ready condition yet: the operator has not reported".into())
         }
@@ -772,4 +781,29 @@ pub fn compare_live(live: &serde_json::Value, connectors: &[ConnectorReport]) ->
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_condition_reads_without_empty_parts() {
+        let mut c = Condition {
+            type_: "Ready".into(),
+            status: "False".into(),
+            ..Default::default()
+        };
+        assert_eq!(condition_text(&c), "Ready=False");
+        c.reason = Some(String::new());
+        c.message = Some("connector FAILED".into());
+        assert_eq!(condition_text(&c), "Ready=False: connector FAILED");
+        c.type_ = "NotReady".into();
+        c.status = "True".into();
+        c.reason = Some("InvalidResourceException".into());
+        assert_eq!(
+            condition_text(&c),
+            "NotReady=True InvalidResourceException: connector FAILED"
+        );
+    }
 }

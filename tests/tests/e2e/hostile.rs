@@ -411,3 +411,37 @@ async fn an_mm2_without_mirrors_is_listed_not_ignored() {
     // Asking for one direction is not judged by the stray object.
     assert_code(&mm2(&["status", "proxmox:aws", "-n", ns]), 0);
 }
+
+#[tokio::test]
+async fn copy_secret_into_a_missing_namespace_is_an_error_with_the_next_step() {
+    let ns = "t-only-in-aws";
+    let client = bed().client("aws").await;
+    mm2_e2e::bed::ensure_namespace(&client, ns).await.unwrap();
+    let secret = json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s", "namespace": ns},
+                        "type": "Opaque", "stringData": {"k": "v"}});
+    fixtures::apply(&client, &secret, "kubectl")
+        .await
+        .expect("secret");
+    let o = run(
+        "kubectl-clusterset",
+        bed().kubeconfig(),
+        &[
+            "copy-secret",
+            "s",
+            "--from",
+            "rciis-aws",
+            "--to",
+            "rciis-proxmox",
+            "-n",
+            ns,
+        ],
+    );
+    assert_code(&o, 1);
+    assert!(
+        o.stderr
+            .contains(&format!("context rciis-proxmox: namespace {ns} does not exist"))
+            && o.stderr
+                .contains(&format!("kubectl create namespace {ns} --context rciis-proxmox")),
+        "{o}"
+    );
+}

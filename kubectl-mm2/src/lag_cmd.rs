@@ -223,7 +223,12 @@ pub fn render(report: &LagReport, wide: bool, prev: Option<(&LagReport, Duration
         if let Some(url) = &d.prometheus {
             let _ = writeln!(out, "  {} read from Prometheus {url}", p.dim("·"));
         }
-        for r in &e.reasons {
+        // A direction that could not be read has its error as its one reason: say it once.
+        for r in e
+            .reasons
+            .iter()
+            .filter(|r| d.error.as_ref().is_none_or(|err| &err.message != *r))
+        {
             let _ = writeln!(out, "  {} {r}", p.dim("·"));
         }
         if let Some(err) = &d.error {

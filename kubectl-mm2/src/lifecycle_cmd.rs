@@ -337,10 +337,12 @@ pub async fn set_state(g: &GlobalArgs, a: &StateArgs, to: ConnectorState) -> Res
             );
         }
         let force = a.write.force;
-        let (mm2, plan, outcome) = lifecycle::set_state(cc, route, &kinds, to, g.dry_run, |m, _| {
-            precheck(m, route, to, force)
-        })
-        .await?;
+        // The object just read serves the first attempt: one read per pause, not two.
+        let (mm2, plan, outcome) =
+            lifecycle::set_state(cc, route, &kinds, to, g.dry_run, Some(mm2), |m, _| {
+                precheck(m, route, to, force)
+            })
+            .await?;
         let names: Vec<String> = plan.edits.iter().map(|e| e.kind.connector_name(d)).collect();
         match &outcome {
             WriteOutcome::Unchanged => {

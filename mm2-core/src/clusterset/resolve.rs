@@ -453,11 +453,14 @@ pub fn findings(name: &str, ns: &str, sections: &[ContextSection]) -> (Vec<Findi
             &mut out,
             Severity::Error,
             Some(&s.context),
-            format!(
-                "cannot read context {}: {}",
-                s.context,
-                s.error.as_deref().unwrap_or("unreachable")
-            ),
+            {
+                // The error already names its context: say it once.
+                let err = s.error.as_deref().unwrap_or("unreachable");
+                let err = err
+                    .strip_prefix(&format!("context {}: ", s.context))
+                    .unwrap_or(err);
+                format!("cannot read context {}: {err}", s.context)
+            },
             format!(
                 "check the API server of {} (`kubectl --context {} get --raw /readyz`); its part of the clusterset is unknown",
                 s.context, s.context

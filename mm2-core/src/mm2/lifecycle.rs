@@ -143,12 +143,17 @@ pub enum WriteOutcome {
 
 /// Apply a connector state change with conflict-safe retries. `precheck` can refuse based on the
 /// freshly read object (pause-reconciliation, FAILED connectors, Flux).
+///
+/// `fresh`: the object as the caller just read it, used for the first attempt (the JSON patch's
+/// `test` ops still guard against a change in between); every retry reads it again.
+#[allow(clippy::too_many_arguments)]
 pub async fn set_state<F>(
     cc: &ContextClient,
     route: &crate::topology::Route,
     kinds: &[ConnectorKind],
     to: ConnectorState,
     dry_run: DryRun,
+    fresh: Option<Mm2Object>,
     mut precheck: F,
 ) -> Result<(Mm2Object, StatePlan, WriteOutcome)>
 where
@@ -156,9 +161,13 @@ where
 {
     let (namespace, name, index) = (route.namespace.as_str(), route.mm2.as_str(), route.mirror_index);
     let mut attempt = 0;
+    let mut fresh = fresh;
     loop {
         attempt += 1;
-        let mm2 = get_mm2(cc, namespace, name).await?;
+        let mm2 = match fresh.take() {
+            Some(m) => m,
+            None => get_mm2(cc, namespace, name).await?,
+        };
         if mm2.spec.shape() == Mm2Shape::Unknown {
             return Err(Error::Invalid(format!(
                 "context {}: KafkaMirrorMaker2 {namespace}/{name} read at {} shows no topology (pruned?); refusing to write",

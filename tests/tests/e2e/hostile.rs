@@ -445,3 +445,61 @@ async fn copy_secret_into_a_missing_namespace_is_an_error_with_the_next_step() {
         "{o}"
     );
 }
+
+#[tokio::test]
+async fn a_pause_reads_the_mm2_once_before_writing() {
+    let ns = "t-reads";
+    fixtures::install_working(bed(), ns)
+        .await
+        .expect("working layout");
+    let api = Api::<DynamicObject>::namespaced_with(bed().client("aws").await, ns, &crds::mm2("v1beta2"));
+    let unflux = json!({"metadata": {"labels": {"kustomize.toolkit.fluxcd.io/name": null, "kustomize.toolkit.fluxcd.io/namespace": null}}});
+    api.patch(
+        "mm2-proxmox-to-aws",
+        &PatchParams::default(),
+        &Patch::Merge(unflux),
+    )
+    .await
+    .unwrap();
+    let o = mm2(&["pause", "proxmox:aws", "-n", ns, "--wait=false", "-v"]);
+    assert_code(&o, 0);
+    // One read of the object, at each served version (v1beta2 and v1) to keep every field.
+    let gets = o
+        .stderr
+        .lines()
+        .filter(|l| l.contains("] get kafkamirrormaker2s"))
+        .count();
+    assert_eq!(gets, 2, "{o}");
+}
+
+#[tokio::test]
+async fn every_error_is_said_once() {
+    let kc = bed().kubeconfig_with_dead_context("aws");
+    let lag = run(
+        "kubectl-mm2",
+        &kc,
+        &["lag", "proxmox:aws", "-n", DEFAULT_NS, "--timeout", "2s"],
+    );
+    assert_eq!(lag.stdout.matches("is rejected by Strimzi").count(), 1, "{lag}");
+    let r = run(
+        "kubectl-clusterset",
+        &kc,
+        &[
+            "resolve",
+            "kafka-bootstrap-aws",
+            "-n",
+            DEFAULT_NS,
+            "--timeout",
+            "2s",
+        ],
+    );
+    assert!(
+        r.stdout.contains("cannot read context rciis-aws: no answer"),
+        "{r}"
+    );
+    assert_eq!(
+        r.stdout.matches("context rciis-aws: context rciis-aws").count(),
+        0,
+        "{r}"
+    );
+}

@@ -233,6 +233,36 @@ pub fn is_valid(obj: &DynamicObject) -> bool {
     obj.data["spec"].is_object() && validation::validate(Some(&obj.data["spec"])).is_ok()
 }
 
+/// Every connector the MM2 declares, named as Strimzi names it (`proxmox->aws.MirrorSourceConnector`),
+/// with its spec (`spec.mirrors[].sourceConnector` ...). No heartbeat connector in v1.
+pub(crate) fn connector_specs(obj: &DynamicObject, version: &str) -> Vec<(String, Value)> {
+    let spec = &obj.data["spec"];
+    let mut out = Vec::new();
+    for m in spec["mirrors"].as_array().into_iter().flatten() {
+        let src = m["sourceCluster"]
+            .as_str()
+            .or_else(|| m["source"]["alias"].as_str())
+            .unwrap_or("");
+        let tgt = m["targetCluster"]
+            .as_str()
+            .or_else(|| spec["target"]["alias"].as_str())
+            .unwrap_or("");
+        for (suffix, field) in [
+            ("MirrorSourceConnector", "sourceConnector"),
+            ("MirrorCheckpointConnector", "checkpointConnector"),
+            ("MirrorHeartbeatConnector", "heartbeatConnector"),
+        ] {
+            if field == "heartbeatConnector" && version != "v1beta2" {
+                continue;
+            }
+            if m[field].is_object() {
+                out.push((format!("{src}->{tgt}.{suffix}"), m[field].clone()));
+            }
+        }
+    }
+    out
+}
+
 /// The status Strimzi 0.51 would write for this object, read at `version`.
 pub fn desired_status(obj: &DynamicObject, version: &str, now: &str) -> Value {
     let name = obj.metadata.name.clone().unwrap_or_default();
@@ -300,29 +330,7 @@ pub fn desired_status(obj: &DynamicObject, version: &str, now: &str) -> Value {
         })
         .unwrap_or_default();
 
-    let mut specs: Vec<(String, Value)> = Vec::new();
-    for m in spec["mirrors"].as_array().into_iter().flatten() {
-        let src = m["sourceCluster"]
-            .as_str()
-            .or_else(|| m["source"]["alias"].as_str())
-            .unwrap_or("");
-        let tgt = m["targetCluster"]
-            .as_str()
-            .or_else(|| spec["target"]["alias"].as_str())
-            .unwrap_or("");
-        for (suffix, field) in [
-            ("MirrorSourceConnector", "sourceConnector"),
-            ("MirrorCheckpointConnector", "checkpointConnector"),
-            ("MirrorHeartbeatConnector", "heartbeatConnector"),
-        ] {
-            if field == "heartbeatConnector" && version != "v1beta2" {
-                continue;
-            }
-            if m[field].is_object() {
-                specs.push((format!("{src}->{tgt}.{suffix}"), m[field].clone()));
-            }
-        }
-    }
+    let mut specs = connector_specs(obj, version);
     specs.sort_by(|a, b| a.0.cmp(&b.0));
     let mut connectors = Vec::new();
     if replicas > 0 {

@@ -57,35 +57,6 @@ pub struct Processed {
     pub warnings: Vec<Warning>,
 }
 
-/// One MM2 connector and its spec (`spec.mirrors[].sourceConnector` ...).
-fn connectors(obj: &DynamicObject, version: &str) -> Vec<(String, Value)> {
-    let spec = &obj.data["spec"];
-    let mut out = Vec::new();
-    for m in spec["mirrors"].as_array().into_iter().flatten() {
-        let src = m["sourceCluster"]
-            .as_str()
-            .or_else(|| m["source"]["alias"].as_str())
-            .unwrap_or("");
-        let tgt = m["targetCluster"]
-            .as_str()
-            .or_else(|| spec["target"]["alias"].as_str())
-            .unwrap_or("");
-        for (suffix, field) in [
-            ("MirrorSourceConnector", "sourceConnector"),
-            ("MirrorCheckpointConnector", "checkpointConnector"),
-            ("MirrorHeartbeatConnector", "heartbeatConnector"),
-        ] {
-            if field == "heartbeatConnector" && version != "v1beta2" {
-                continue;
-            }
-            if m[field].is_object() {
-                out.push((format!("{src}->{tgt}.{suffix}"), m[field].clone()));
-            }
-        }
-    }
-    out
-}
-
 fn annotation(obj: &DynamicObject, key: &str) -> Option<String> {
     obj.metadata
         .annotations
@@ -251,7 +222,7 @@ pub async fn process(
     let mut fail_connector = annotation(&obj, FAIL_CONNECTOR_ANNOTATION);
     let mut fail_task = annotation(&obj, FAIL_TASK_ANNOTATION);
 
-    for (connector, cspec) in connectors(&obj, version) {
+    for (connector, cspec) in crate::operator::connector_specs(&obj, version) {
         // manageConnectorOffsets
         let offsets_op = annotation(&obj, CONNECTOR_OFFSETS);
         let offsets_conn = annotation(&obj, MIRRORMAKER_CONNECTOR);

@@ -26,6 +26,24 @@ fn kubeconfig_variant(name: &str, user: impl Fn(&mut Value), cluster: impl Fn(&m
     p
 }
 
+/// The working layout in `ns`, with `mm2-proxmox-to-aws` (in aws) taken out of Flux's hands so a
+/// write is not refused by the Flux gate; its API at v1beta2.
+async fn working_without_flux(ns: &str) -> Api<DynamicObject> {
+    fixtures::install_working(bed(), ns)
+        .await
+        .expect("working layout");
+    let api = Api::<DynamicObject>::namespaced_with(bed().client("aws").await, ns, &crds::mm2("v1beta2"));
+    let unflux = json!({"metadata": {"labels": {"kustomize.toolkit.fluxcd.io/name": null, "kustomize.toolkit.fluxcd.io/namespace": null}}});
+    api.patch(
+        "mm2-proxmox-to-aws",
+        &PatchParams::default(),
+        &Patch::Merge(unflux),
+    )
+    .await
+    .unwrap();
+    api
+}
+
 #[tokio::test]
 async fn every_context_unreachable_is_a_document_with_verdict_unreachable() {
     // One black-hole port per cluster: two contexts of one server would be asked once.
@@ -222,16 +240,12 @@ async fn a_malformed_connector_entry_does_not_erase_the_status() {
 #[tokio::test]
 async fn a_retried_pause_after_a_timeout_still_waits_for_the_operator() {
     let ns = "t-retry";
-    fixtures::install_working(bed(), ns)
-        .await
-        .expect("working layout");
-    let api = Api::<DynamicObject>::namespaced_with(bed().client("aws").await, ns, &crds::mm2("v1beta2"));
-    let unflux = json!({"metadata": {"labels": {"kustomize.toolkit.fluxcd.io/name": null, "kustomize.toolkit.fluxcd.io/namespace": null},
-                                     "annotations": {"test.mm2.dev/operator": "frozen"}}});
+    let api = working_without_flux(ns).await;
+    let freeze = json!({"metadata": {"annotations": {"test.mm2.dev/operator": "frozen"}}});
     api.patch(
         "mm2-proxmox-to-aws",
         &PatchParams::default(),
-        &Patch::Merge(unflux),
+        &Patch::Merge(freeze),
     )
     .await
     .unwrap();
@@ -252,18 +266,7 @@ async fn a_retried_pause_after_a_timeout_still_waits_for_the_operator() {
 #[tokio::test]
 async fn write_commands_print_one_json_document_and_human_lines_on_stderr() {
     let ns = "t-json-writes";
-    fixtures::install_working(bed(), ns)
-        .await
-        .expect("working layout");
-    let api = Api::<DynamicObject>::namespaced_with(bed().client("aws").await, ns, &crds::mm2("v1beta2"));
-    let unflux = json!({"metadata": {"labels": {"kustomize.toolkit.fluxcd.io/name": null, "kustomize.toolkit.fluxcd.io/namespace": null}}});
-    api.patch(
-        "mm2-proxmox-to-aws",
-        &PatchParams::default(),
-        &Patch::Merge(unflux),
-    )
-    .await
-    .unwrap();
+    working_without_flux(ns).await;
     for (args, schema, outcome) in [
         (
             vec!["pause", "proxmox:aws"],
@@ -449,18 +452,7 @@ async fn copy_secret_into_a_missing_namespace_is_an_error_with_the_next_step() {
 #[tokio::test]
 async fn a_pause_reads_the_mm2_once_before_writing() {
     let ns = "t-reads";
-    fixtures::install_working(bed(), ns)
-        .await
-        .expect("working layout");
-    let api = Api::<DynamicObject>::namespaced_with(bed().client("aws").await, ns, &crds::mm2("v1beta2"));
-    let unflux = json!({"metadata": {"labels": {"kustomize.toolkit.fluxcd.io/name": null, "kustomize.toolkit.fluxcd.io/namespace": null}}});
-    api.patch(
-        "mm2-proxmox-to-aws",
-        &PatchParams::default(),
-        &Patch::Merge(unflux),
-    )
-    .await
-    .unwrap();
+    working_without_flux(ns).await;
     let o = mm2(&["pause", "proxmox:aws", "-n", ns, "--wait=false", "-v"]);
     assert_code(&o, 0);
     // One read of the object, at each served version (v1beta2 and v1) to keep every field.

@@ -134,7 +134,7 @@ rules_of() { python3 -c 'import sys,yaml
 for d in yaml.safe_load_all(open(sys.argv[1])):
     if d and d.get("kind")=="ConfigMap": sys.stdout.write(list(d["data"].values())[0])' "$1"; }
 
-sed -n '/mm2-metrics-config.yml: |/,/^"#;$/p' "$repo/tests/src/fixtures.rs" | sed '1d;$d' | sed 's/^    //' > "$W/runbook-rules.yml"
+cp "$repo/mm2-core/testdata/runbook/mm2-metrics-config.yml" "$W/runbook-rules.yml"
 git -C "${STRIMZI_REPO:-/work/.mirror/strimzi+strimzi-kafka-operator/repo}" show 0.51.0:packaging/examples/metrics/kafka-mirror-maker-2-metrics.yaml > "$W/strimzi-cm.yaml"
 rules_of "$W/strimzi-cm.yaml" > "$W/strimzi-rules.yml"
 

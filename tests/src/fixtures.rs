@@ -414,41 +414,15 @@ metadata:
   namespace: @NS@
 "#;
 
-const METRICS_CM_TEMPLATE: &str = r#"
-apiVersion: v1
-kind: ConfigMap
-metadata:
-  name: mm2-jmx-metrics
-  namespace: @NS@
-data:
-  mm2-metrics-config.yml: |
-    lowercaseOutputName: true
-    lowercaseOutputLabelNames: true
-    rules:
-    - pattern: kafka.connect<type=connect-worker-metrics><>(connector-count|task-count|connector-startup-attempts-total|...)
-      name: kafka_connect_$1
-      type: GAUGE
-    - pattern: kafka.connect.mirror<type=MirrorSourceConnector, target=(.+), topic=(.+), partition=([0-9]+)><>([a-z-]+)
-      name: kafka_connect_mirror_source_connector_$4
-      labels:
-        target: "$1"
-        topic: "$2"
-        partition: "$3"
-      type: GAUGE
-    - pattern: kafka.connect.mirror<type=MirrorSourceConnector, target=(.+), topic=(.+), partition=([0-9]+)><>replication-latency-ms
-      name: kafka_connect_mirror_replication_latency_ms
-      labels:
-        target: "$1"
-        topic: "$2"
-        partition: "$3"
-      type: GAUGE
-    - pattern: kafka.connect.mirror<type=MirrorCheckpointConnector, source=(.+), target=(.+)><>([a-z-]+)
-      name: kafka_connect_mirror_checkpoint_connector_$3
-      labels:
-        source: "$1"
-        target: "$2"
-      type: GAUGE
-"#;
+/// The runbook's `mm2-jmx-metrics` rules (Phase 4), one file shared with mm2-core's tests.
+const RUNBOOK_METRICS_RULES: &str = include_str!("../../mm2-core/testdata/runbook/mm2-metrics-config.yml");
+
+/// The runbook's metrics ConfigMap in namespace `ns`.
+fn metrics_config_map(ns: &str) -> Value {
+    json!({"apiVersion": "v1", "kind": "ConfigMap",
+           "metadata": {"name": "mm2-jmx-metrics", "namespace": ns},
+           "data": {"mm2-metrics-config.yml": RUNBOOK_METRICS_RULES}})
+}
 
 const KAFKA_TEMPLATE: &str = r#"
 ---
@@ -684,7 +658,7 @@ async fn install_local(bed: &Bed, alias: &str, ns: &str, layout: Layout) -> Resu
 
     // Flux-applied objects.
     let mut objs: Vec<Value> = Vec::new();
-    objs.push(one_doc(&sub(METRICS_CM_TEMPLATE, &[("NS", ns)])));
+    objs.push(metrics_config_map(ns));
     objs.extend(kafka_objects(alias, ns));
     objs.extend(parse_yaml_docs(&sub(
         EXPORT_TEMPLATE,

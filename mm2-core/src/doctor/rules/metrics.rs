@@ -368,34 +368,8 @@ pub(crate) mod tests {
     use crate::doctor::rules::topology::tests::{facts_with, mm2};
     use serde_json::{Value, json};
 
-    /// The runbook's `mm2-jmx-metrics` (Phase 4), as the bed deploys it.
-    pub const RUNBOOK_RULES: &str = r#"lowercaseOutputName: true
-lowercaseOutputLabelNames: true
-rules:
-- pattern: kafka.connect<type=connect-worker-metrics><>(connector-count|task-count|connector-startup-attempts-total|...)
-  name: kafka_connect_$1
-  type: GAUGE
-- pattern: kafka.connect.mirror<type=MirrorSourceConnector, target=(.+), topic=(.+), partition=([0-9]+)><>([a-z-]+)
-  name: kafka_connect_mirror_source_connector_$4
-  labels:
-    target: "$1"
-    topic: "$2"
-    partition: "$3"
-  type: GAUGE
-- pattern: kafka.connect.mirror<type=MirrorSourceConnector, target=(.+), topic=(.+), partition=([0-9]+)><>replication-latency-ms
-  name: kafka_connect_mirror_replication_latency_ms
-  labels:
-    target: "$1"
-    topic: "$2"
-    partition: "$3"
-  type: GAUGE
-- pattern: kafka.connect.mirror<type=MirrorCheckpointConnector, source=(.+), target=(.+)><>([a-z-]+)
-  name: kafka_connect_mirror_checkpoint_connector_$3
-  labels:
-    source: "$1"
-    target: "$2"
-  type: GAUGE
-"#;
+    /// The runbook's `mm2-jmx-metrics` rules (Phase 4): the one file the bed deploys too.
+    pub const RUNBOOK_RULES: &str = include_str!("../../../testdata/runbook/mm2-metrics-config.yml");
 
     /// The runbook's PrometheusRule (Phase 5).
     fn runbook_alerts() -> Value {

@@ -242,6 +242,14 @@ impl Topology {
         Some(first.error.clone().on_context(contexts.join(", ")))
     }
 
+    /// Why `d` could not be found: the failure of a context it could live in — its target first
+    /// (the layout Strimzi runs), then its source (the runbook's).
+    pub fn problem_for(&self, d: &Direction) -> Option<&Error> {
+        [&d.target, &d.source]
+            .into_iter()
+            .find_map(|a| self.context_of(a).and_then(|c| self.problem(c)))
+    }
+
     pub fn problem(&self, context: &str) -> Option<&Error> {
         self.problems
             .iter()

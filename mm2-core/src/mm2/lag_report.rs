@@ -112,16 +112,12 @@ async fn direction_report(topo: &Topology, d: &Direction, opts: &LagOptions) -> 
     };
     let cands = crate::mm2::serving::candidates(topo, d);
     let Some(first) = cands.first() else {
-        let err = [&d.target, &d.source]
-            .into_iter()
-            .find_map(|a| topo.context_of(a).and_then(|c| topo.problem(c)))
-            .map(Problem::from_error)
-            .unwrap_or(Problem {
-                kind: "not-found",
-                context: None,
-                message: format!("no KafkaMirrorMaker2 runs {d}"),
-                hint: None,
-            });
+        let err = topo.problem_for(d).map(Problem::from_error).unwrap_or(Problem {
+            kind: "not-found",
+            context: None,
+            message: format!("no KafkaMirrorMaker2 runs {d}"),
+            hint: None,
+        });
         return empty(err);
     };
     // A rejected MM2 runs no worker: there is no lag to read, only the reason.

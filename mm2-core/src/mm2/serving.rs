@@ -48,12 +48,8 @@ pub fn candidates<'t>(topo: &'t Topology, d: &Direction) -> Vec<Candidate<'t>> {
 /// The error when no MM2 names `d`: the unreachable/forbidden context it would live in, or the
 /// directions that do exist.
 pub fn not_found(topo: &Topology, d: &Direction) -> Error {
-    for alias in [&d.target, &d.source] {
-        if let Some(ctx) = topo.context_of(alias)
-            && let Some(e) = topo.problem(ctx)
-        {
-            return e.clone();
-        }
+    if let Some(e) = topo.problem_for(d) {
+        return e.clone();
     }
     let known: Vec<String> = topo.directions().iter().map(|d| d.to_string()).collect();
     Error::Topology(format!(

@@ -11,6 +11,7 @@ use crate::direction::Direction;
 use crate::error::{Error, Result};
 use crate::mm2::inventory::Mm2Object;
 use crate::mm2::layout::{self, Rejection};
+use crate::mm2::serving;
 use crate::resources::flux::{self, FluxOwner, KustomizationSpec, KustomizationStatus};
 use crate::resources::strimzi::{ConnectorKind, ConnectorState, Mm2Shape};
 use crate::resources::{Condition, api_resource, condition};
@@ -119,12 +120,12 @@ pub struct OtherMm2 {
 }
 
 impl OtherMm2 {
-    fn of(m: &Mm2Object) -> OtherMm2 {
+    fn new(m: &Mm2Object, rejection: Option<Rejection>) -> OtherMm2 {
         OtherMm2 {
             name: m.name.clone(),
             namespace: m.namespace.clone(),
             context: m.context.clone(),
-            rejection: judge(m),
+            rejection,
         }
     }
 }
@@ -310,7 +311,7 @@ pub async fn build(topo: &Topology, only: &[Direction], live: bool) -> StatusRep
         .mm2s
         .iter()
         .filter(|m| only.is_empty() && m.spec.routes().is_empty())
-        .map(OtherMm2::of)
+        .map(|m| OtherMm2::new(m, judge(m)))
         .collect();
     let verdict = if without_direction.is_empty() {
         verdict
@@ -340,17 +341,12 @@ async fn direction_status(topo: &Topology, d: &Direction, live: bool) -> Directi
         mm2,
         also_served_by: Vec::new(),
     };
-    let mut routes = topo.routes_for(d);
-    // The one that runs first: a rejected MM2 replicates nothing.
-    routes.sort_by_key(|r| topo.mm2(r).is_none_or(|m| judge(m).is_some()));
-    let Some(route) = routes.first() else {
-        // Not found: explain with the problem of a context this direction could run in (its
-        // target in the layout Strimzi runs, its source in the runbook's).
+    // Every MM2 naming the direction, the one that runs first (a rejected MM2 replicates nothing).
+    let cands = serving::candidates(topo, d);
+    let Some(first) = cands.first() else {
+        // Not found: explain with the problem of a context this direction could run in.
         let ctx = topo.context_of(&d.target).or(topo.context_of(&d.source));
-        let err = [&d.target, &d.source]
-            .into_iter()
-            .find_map(|a| topo.context_of(a).and_then(|c| topo.problem(c)));
-        if let Some(err) = err {
+        if let Some(err) = topo.problem_for(d) {
             return base(Verdict::of_error(err), Some(Problem::from_error(err)), None);
         }
         let msg = format!("no KafkaMirrorMaker2 runs {d} in the contexts asked");
@@ -367,14 +363,13 @@ async fn direction_status(topo: &Topology, d: &Direction, live: bool) -> Directi
             None,
         );
     };
-    let (Some(mm2), Some(cc)) = (topo.mm2(route), topo.clients.get(&route.context)) else {
+    let Some(cc) = topo.clients.get(&first.route.context) else {
         return base(Verdict::Degraded, None, None);
     };
-    let mut report = mm2_report(cc, mm2, route, live).await;
-    let others: Vec<OtherMm2> = routes[1..]
+    let mut report = mm2_report(cc, first.mm2, first.route, live).await;
+    let others: Vec<OtherMm2> = cands[1..]
         .iter()
-        .filter_map(|r| topo.mm2(r))
-        .map(OtherMm2::of)
+        .map(|c| OtherMm2::new(c.mm2, c.rejection.clone()))
         .collect();
     report.findings.extend(duplicate_findings(d, &report, &others));
     let verdict = if report.rejection.is_some() {

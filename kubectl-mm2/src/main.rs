@@ -8,12 +8,14 @@
 
 mod convert_cmd;
 mod doctor_cmd;
+mod interact;
 mod lag_cmd;
-mod lifecycle_cmd;
 mod offsets_cmd;
 mod render;
 mod report_cmd;
 mod restart_cmd;
+mod scale_cmd;
+mod state_cmd;
 
 use clap::{Args, CommandFactory, Parser, Subcommand};
 use mm2_core::cli::{GlobalArgs, report_error};
@@ -86,9 +88,9 @@ enum Cmd {
     /// Pause (or --stop) the connectors of a direction by changing the KafkaMirrorMaker2 resource
     Pause(PauseArgs),
     /// Resume the connectors of a direction
-    Resume(lifecycle_cmd::StateArgs),
+    Resume(state_cmd::StateArgs),
     /// Scale the Connect workers (and optionally the source connector's tasksMax) of a direction
-    Scale(lifecycle_cmd::ScaleArgs),
+    Scale(scale_cmd::ScaleArgs),
     /// Replication lag per direction, topic and partition (Nagios exit codes)
     Lag(lag_cmd::LagArgs),
     /// Restart FAILED (or chosen) connectors and tasks through Strimzi's restart annotations
@@ -120,7 +122,7 @@ struct StatusArgs {
 #[derive(Debug, Args)]
 struct PauseArgs {
     #[command(flatten)]
-    state: lifecycle_cmd::StateArgs,
+    state: state_cmd::StateArgs,
     /// Stop instead of pause: tasks are shut down and release their resources
     #[arg(long)]
     stop: bool,
@@ -174,12 +176,10 @@ async fn run(cli: Cli) -> u8 {
             } else {
                 mm2_core::resources::strimzi::ConnectorState::Paused
             };
-            lifecycle_cmd::set_state(g, &a.state, to).await
+            state_cmd::run(g, &a.state, to).await
         }
-        Cmd::Resume(a) => {
-            lifecycle_cmd::set_state(g, a, mm2_core::resources::strimzi::ConnectorState::Running).await
-        }
-        Cmd::Scale(a) => lifecycle_cmd::scale(g, a).await,
+        Cmd::Resume(a) => state_cmd::run(g, a, mm2_core::resources::strimzi::ConnectorState::Running).await,
+        Cmd::Scale(a) => scale_cmd::run(g, a).await,
         Cmd::Lag(a) => return lag_cmd::run(g, a).await,
         Cmd::Restart(a) => restart_cmd::run(g, a).await,
         Cmd::Offsets(a) => offsets_cmd::run(g, a).await,

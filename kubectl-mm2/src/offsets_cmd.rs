@@ -1,13 +1,14 @@
 //! `offsets`: flags and rendering; reading, joining and the readiness rules are in
 //! `mm2_core::mm2::offsets`.
 
-use crate::lifecycle_cmd::{Progress, discover, pick_directions, route_client};
+use crate::interact::{Progress, pick_directions};
 use clap::Args;
 use mm2_core::cli::GlobalArgs;
 use mm2_core::error::{Error, Result};
 use mm2_core::mm2::gitops;
 use mm2_core::mm2::inventory::get_mm2;
 use mm2_core::mm2::offsets::{self, DirectionOffsets, OffsetsOptions, OffsetsReport, OffsetsVia};
+use mm2_core::mm2::serving::writable_for_arg;
 use mm2_core::output::{Palette, Table};
 use std::fmt::Write as _;
 use std::time::Duration;
@@ -42,14 +43,14 @@ pub async fn run(g: &GlobalArgs, a: &OffsetsArgs) -> Result<u8> {
         None => None,
     };
     mm2_core::cli::direction_precheck(g, a.direction.as_deref()).await?;
-    let topo = discover(g).await?;
+    let topo = mm2_core::cli::discover(g, std::time::Duration::from_secs(15)).await?;
     let dirs = pick_directions(&topo, a.direction.as_deref(), a.all, "inspect")?;
     if dirs.is_empty() {
         return Err(Error::Topology("no replication directions found".into()));
     }
     if a.print_patch {
         for d in &dirs {
-            let (route, cc) = route_client(&topo, d, a.direction.as_deref())?;
+            let (route, cc) = writable_for_arg(&topo, d, a.direction.as_deref())?;
             let mm2 = get_mm2(cc, &route.namespace, &route.mm2).await?;
             match offsets::list_offsets_configmap(&mm2, route.mirror_index) {
                 Some(cm) => {

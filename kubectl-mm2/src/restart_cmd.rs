@@ -1,13 +1,14 @@
 //! `restart`: flags and rendering; planning, refusals and the annotate → wait cycles are in
 //! `mm2_core::mm2::restart`.
 
-use crate::lifecycle_cmd::{Progress, discover, pick_directions, route_client};
+use crate::interact::{Progress, pick_directions};
 use clap::Args;
 use mm2_core::cli::GlobalArgs;
 use mm2_core::error::{Error, Result};
 use mm2_core::mm2::restart::{
     self, DirectionOutcome, DirectionRestart, RestartReport, RestartRequest, StepResult,
 };
+use mm2_core::mm2::serving::writable_for_arg;
 use mm2_core::output::Palette;
 use mm2_core::resources::strimzi::ConnectorKind;
 use std::time::Duration;
@@ -61,7 +62,7 @@ pub async fn run(g: &GlobalArgs, a: &RestartArgs) -> Result<u8> {
         return Err(Error::Usage("--task N needs one --connector".into()));
     }
     mm2_core::cli::direction_precheck(g, a.direction.as_deref()).await?;
-    let topo = discover(g).await?;
+    let topo = mm2_core::cli::discover(g, std::time::Duration::from_secs(15)).await?;
     let dirs = pick_directions(&topo, a.direction.as_deref(), a.all, "restart")?;
     if dirs.is_empty() {
         return Err(Error::Topology("no replication directions found".into()));
@@ -73,7 +74,7 @@ pub async fn run(g: &GlobalArgs, a: &RestartArgs) -> Result<u8> {
         directions: vec![],
     };
     for d in &dirs {
-        let (route, cc) = route_client(&topo, d, a.direction.as_deref())?;
+        let (route, cc) = writable_for_arg(&topo, d, a.direction.as_deref())?;
         let progress = Progress::new(&format!("restart {d}: reading {}/{}", route.namespace, route.mm2));
         let result = restart::execute(
             cc,

@@ -191,6 +191,18 @@ pub async fn direction_precheck(g: &GlobalArgs, arg: Option<&str>) -> Result<()>
     }))
 }
 
+/// Discover the clusterset for a command that acts on it: every context asked concurrently under
+/// `--timeout` (at most `read_timeout` each); an error when no context could be used.
+pub async fn discover(g: &GlobalArgs, read_timeout: Duration) -> Result<crate::topology::Topology> {
+    let kc = g.kubeconfigs()?;
+    let req = g.topology_request()?;
+    let topo = crate::topology::discover(&kc, &req, g.timeout_or(read_timeout).min(read_timeout)).await?;
+    match topo.unusable() {
+        Some(e) => Err(e),
+        None => Ok(topo),
+    }
+}
+
 /// Run a command's future on a small runtime and turn its code into the process exit code.
 /// Two workers: the work is I/O across a handful of clusters, and startup must stay cheap.
 pub fn block_on<F: std::future::Future<Output = u8>>(fut: F) -> std::process::ExitCode {

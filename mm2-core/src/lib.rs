@@ -20,6 +20,7 @@
 //! | [`output`] | table / wide / json / yaml, colour rules |
 //! | [`terminal`] | human text made safe for a terminal (`hprintln!` and friends) |
 //! | [`error`] | the error enum, hints and exit codes |
+//! | [`write`] | write-path types shared by every writing command: `--dry-run`, write outcomes |
 
 pub mod cli;
 pub mod clients;
@@ -36,5 +37,6 @@ pub mod report;
 pub mod resources;
 pub mod terminal;
 pub mod topology;
+pub mod write;
 
 pub use error::{Error, Result};

@@ -54,6 +54,21 @@ impl Mm2Object {
         })
     }
 
+    /// An object from its JSON (a file, a test fixture), read as if from `context` at the
+    /// version its `apiVersion` names.
+    pub fn from_json(context: &str, value: serde_json::Value) -> Result<Self> {
+        let obj: DynamicObject = serde_json::from_value(value)
+            .map_err(|e| Error::Invalid(format!("not a Kubernetes object: {e}")))?;
+        let api_version = obj
+            .types
+            .as_ref()
+            .map(|t| t.api_version.clone())
+            .unwrap_or_default();
+        let (group, version) = api_version.split_once('/').unwrap_or(("", api_version.as_str()));
+        let ar = api_resource(group, version, strimzi::MM2_KIND, strimzi::MM2_PLURAL);
+        Self::from_dynamic(context, &ar, obj)
+    }
+
     pub fn generation(&self) -> Option<i64> {
         self.obj.metadata.generation
     }

@@ -15,27 +15,8 @@ use kube::api::{Patch, PatchParams};
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 
-/// `--dry-run` values.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum DryRun {
-    #[default]
-    None,
-    Client,
-    Server,
-}
-
-impl std::str::FromStr for DryRun {
-    type Err = String;
-    fn from_str(s: &str) -> std::result::Result<Self, String> {
-        match s {
-            "none" | "false" => Ok(DryRun::None),
-            "client" | "true" | "" => Ok(DryRun::Client),
-            "server" => Ok(DryRun::Server),
-            o => Err(format!("invalid --dry-run '{o}' (allowed: none, client, server)")),
-        }
-    }
-}
+// Re-exported where they used to live, so callers move to `crate::write` one at a time.
+pub use crate::write::{DryRun, WriteOutcome};
 
 /// One connector whose desired state changes.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -124,21 +105,6 @@ pub fn plan_state(
         });
     }
     plan
-}
-
-/// What a write did.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum WriteOutcome {
-    /// Nothing to change; nothing was written.
-    Unchanged,
-    /// Written; the operator must now reconcile `generation`.
-    Written {
-        generation: Option<i64>,
-        resource_version: Option<String>,
-    },
-    /// `--dry-run`: what would have been written was shown or validated by the server.
-    DryRun,
 }
 
 /// Apply a connector state change with conflict-safe retries. `precheck` can refuse based on the
@@ -505,12 +471,5 @@ mod tests {
             ops.last().unwrap()["path"],
             "/spec/mirrors/0/sourceConnector/tasksMax"
         );
-    }
-
-    #[test]
-    fn dry_run_values() {
-        assert_eq!("server".parse::<DryRun>().unwrap(), DryRun::Server);
-        assert_eq!("none".parse::<DryRun>().unwrap(), DryRun::None);
-        assert!("maybe".parse::<DryRun>().is_err());
     }
 }

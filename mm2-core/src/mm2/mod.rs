@@ -11,9 +11,12 @@ pub mod validation;
 pub const SUSPENDED_BY_ANNOTATION: &str = "kubectl-mm2.dev/suspended-by";
 /// Field manager of every write `kubectl mm2` makes.
 pub const FIELD_MANAGER: &str = "kubectl-mm2";
+pub mod flux_gate;
 pub mod gitops;
 pub mod lag_prometheus;
 pub mod lag_report;
 pub mod lifecycle;
 pub mod offsets;
 pub mod restart;
+pub mod scale;
+pub mod state;

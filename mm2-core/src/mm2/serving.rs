@@ -132,6 +132,17 @@ pub fn writable<'t>(topo: &'t Topology, d: &Direction) -> Result<(&'t Route, &'t
     writable_named(topo, d, None)
 }
 
+/// The one MM2 a write to `d` may go to, given the user's argument: when it named an MM2 (not a
+/// direction), only that MM2.
+pub fn writable_for_arg<'t>(
+    topo: &'t Topology,
+    d: &Direction,
+    arg: Option<&str>,
+) -> Result<(&'t Route, &'t ContextClient)> {
+    let only = arg.and_then(|a| select(topo, a).ok()).and_then(|s| s.mm2);
+    writable_named(topo, d, only.as_deref())
+}
+
 /// [`writable`], restricted to the MM2 named `only` when the user named one.
 pub fn writable_named<'t>(
     topo: &'t Topology,

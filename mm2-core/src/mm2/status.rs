@@ -248,6 +248,9 @@ pub struct FluxReport {
     pub reconcile_disabled: bool,
     pub ssa_policy: String,
     pub path: Option<String>,
+    /// `spec.interval`: when Flux re-applies Git next.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub interval: Option<String>,
     pub managed_by_field_manager: bool,
     /// Annotation we set when `--suspend-flux` suspended it.
     pub suspended_by_kubectl_mm2: Option<String>,
@@ -696,6 +699,7 @@ pub async fn flux_report(cc: &ContextClient, mm2: &Mm2Object) -> Option<FluxRepo
         reconcile_disabled: owner.reconcile_disabled,
         ssa_policy: owner.ssa_policy,
         path: spec.path,
+        interval: spec.interval,
         managed_by_field_manager: mm2.managers().iter().any(|m| m == flux::FIELD_MANAGER),
         suspended_by_kubectl_mm2: ks
             .as_ref()

@@ -1,0 +1,70 @@
+//! Write-path types every writing use case shares (pause/resume/scale, restart, offsets,
+//! clusterset export and copy-secret): the `--dry-run` mode and what a write did.
+
+/// `--dry-run` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DryRun {
+    #[default]
+    None,
+    Client,
+    Server,
+}
+
+impl DryRun {
+    /// The suffix a human line about a write carries: "", " (dry run)", " (server dry run)".
+    pub fn suffix(self) -> &'static str {
+        match self {
+            DryRun::None => "",
+            DryRun::Client => " (dry run)",
+            DryRun::Server => " (server dry run)",
+        }
+    }
+
+    /// Whether anything is really written.
+    pub fn writes(self) -> bool {
+        self == DryRun::None
+    }
+}
+
+impl std::str::FromStr for DryRun {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s {
+            "none" | "false" => Ok(DryRun::None),
+            "client" | "true" | "" => Ok(DryRun::Client),
+            "server" => Ok(DryRun::Server),
+            o => Err(format!("invalid --dry-run '{o}' (allowed: none, client, server)")),
+        }
+    }
+}
+
+/// What a write did.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WriteOutcome {
+    /// Nothing to change; nothing was written.
+    Unchanged,
+    /// Written; the operator must now reconcile `generation`.
+    Written {
+        generation: Option<i64>,
+        resource_version: Option<String>,
+    },
+    /// `--dry-run`: what would have been written was shown or validated by the server.
+    DryRun,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dry_run_values() {
+        assert_eq!("server".parse::<DryRun>().unwrap(), DryRun::Server);
+        assert_eq!("none".parse::<DryRun>().unwrap(), DryRun::None);
+        assert_eq!("".parse::<DryRun>().unwrap(), DryRun::Client);
+        assert!("maybe".parse::<DryRun>().is_err());
+        assert_eq!(DryRun::Server.suffix(), " (server dry run)");
+        assert!(!DryRun::Client.writes());
+    }
+}

@@ -17,6 +17,7 @@
 //! | [`clusterset`] | MCS export/resolve and GC-safe Secret copies |
 //! | [`report`] | `kubectl mm2 report`: one redacted tar.gz for debugging an incident |
 //! | [`cli`] | the global flags both plugins share, prompts, error reporting |
+//! | [`poll`] | waiting for a cluster to converge: one probe loop under one deadline |
 //! | [`output`] | table / wide / json / yaml, colour rules |
 //! | [`terminal`] | human text made safe for a terminal (`hprintln!` and friends) |
 //! | [`error`] | the error enum, hints and exit codes |
@@ -33,6 +34,7 @@ pub mod error;
 pub mod lag;
 pub mod mm2;
 pub mod output;
+pub mod poll;
 pub mod report;
 pub mod resources;
 pub mod terminal;

@@ -272,13 +272,6 @@ async fn set_suspend(
     Ok(())
 }
 
-/// The Kustomization's reconcile interval, for "Flux will revert it ... when".
-pub async fn interval(cc: &ContextClient, namespace: &str, name: &str) -> Option<String> {
-    let ar = api_resource(flux::GROUP, flux::VERSION, flux::KIND, flux::PLURAL);
-    let ks = cc.get_opt(&ar, namespace, name).await.ok()??;
-    ks.data["spec"]["interval"].as_str().map(str::to_string)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -10,10 +10,11 @@ use crate::clients::{ContextClient, Op, resource_name};
 use crate::error::{Error, Result};
 use crate::mm2::FIELD_MANAGER;
 use crate::mm2::inventory::{Mm2Object, get_mm2};
+use crate::poll::Probe;
 use crate::resources::strimzi::{ConnectorKind, ConnectorState, Mm2Shape, Mm2Spec};
 use kube::api::{Patch, PatchParams};
 use serde_json::{Value, json};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 // Re-exported where they used to live, so callers move to `crate::write` one at a time.
 pub use crate::write::{DryRun, WriteOutcome};
@@ -286,45 +287,30 @@ pub async fn wait_for<F, P>(
     name: &str,
     timeout: Duration,
     what: &str,
-    mut done: F,
-    mut progress: P,
+    done: F,
+    progress: P,
 ) -> Result<Mm2Object>
 where
-    F: FnMut(&Mm2Object) -> Result<bool, String>,
+    F: Fn(&Mm2Object) -> Result<bool, String>,
     P: FnMut(&str),
 {
-    let deadline = Instant::now() + timeout;
-    let mut last = String::new();
-    loop {
-        let remaining = deadline.saturating_duration_since(Instant::now());
-        let read = tokio::time::timeout(
-            remaining.max(Duration::from_millis(1)),
-            get_mm2(cc, namespace, name),
-        )
-        .await;
-        if let Ok(Ok(mm2)) = read {
-            match done(&mm2) {
-                Ok(true) => return Ok(mm2),
-                Ok(false) => {}
-                Err(msg) => return Err(Error::Invalid(format!("{what}: {msg}"))),
+    let done = &done;
+    crate::poll::until(
+        timeout,
+        what,
+        || async move {
+            match get_mm2(cc, namespace, name).await {
+                Err(e) => Probe::Seen(format!("cannot read {namespace}/{name}: {e}")),
+                Ok(mm2) => match done(&mm2) {
+                    Ok(true) => Probe::Done(mm2),
+                    Ok(false) => Probe::Seen(describe_progress(&mm2)),
+                    Err(msg) => Probe::Failed(Error::Invalid(format!("{what}: {msg}"))),
+                },
             }
-            let seen = describe_progress(&mm2);
-            if seen != last {
-                progress(&seen);
-                last = seen;
-            }
-        }
-        if Instant::now() >= deadline {
-            return Err(Error::NotConverged {
-                what: format!("{what} (last seen: {last})"),
-                timeout,
-            });
-        }
-        tokio::time::sleep(
-            Duration::from_millis(400).min(deadline.saturating_duration_since(Instant::now())),
-        )
-        .await;
-    }
+        },
+        progress,
+    )
+    .await
 }
 
 /// One-line summary of what the operator has reported so far.
@@ -367,41 +353,36 @@ pub async fn wait_scaled<P: FnMut(&str)>(
     name: &str,
     replicas: i32,
     timeout: Duration,
-    mut progress: P,
+    progress: P,
 ) -> Result<()> {
-    let deadline = Instant::now() + timeout;
-    let mut last = String::new();
-    loop {
-        if let Ok(mm2) = get_mm2(cc, namespace, name).await {
+    let what = format!("{namespace}/{name} to reach {replicas} replicas");
+    crate::poll::until(
+        timeout,
+        &what,
+        || async move {
+            let mm2 = match get_mm2(cc, namespace, name).await {
+                Ok(m) => m,
+                Err(e) => return Probe::Seen(format!("cannot read {namespace}/{name}: {e}")),
+            };
             let status_replicas = mm2.status.as_ref().and_then(|s| s.replicas);
             let ready = if replicas == 0 {
                 Some(0)
             } else {
                 ready_pods(cc, &mm2).await.ok().flatten()
             };
-            let seen = format!(
-                "status.replicas {} ready pods {} (want {replicas})",
-                status_replicas
-                    .map(|r| r.to_string())
-                    .unwrap_or_else(|| "-".into()),
-                ready.map(|r| r.to_string()).unwrap_or_else(|| "-".into())
-            );
             if mm2.reconciled() && status_replicas == Some(replicas) && ready == Some(replicas) {
-                return Ok(());
+                return Probe::Done(());
             }
-            if seen != last {
-                progress(&seen);
-                last = seen;
-            }
-        }
-        if Instant::now() >= deadline {
-            return Err(Error::NotConverged {
-                what: format!("{namespace}/{name} to reach {replicas} replicas ({last})"),
-                timeout,
-            });
-        }
-        tokio::time::sleep(Duration::from_millis(400)).await;
-    }
+            let shown = |n: Option<i32>| n.map(|r| r.to_string()).unwrap_or_else(|| "-".into());
+            Probe::Seen(format!(
+                "status.replicas {} ready pods {} (want {replicas})",
+                shown(status_replicas),
+                shown(ready)
+            ))
+        },
+        progress,
+    )
+    .await
 }
 
 #[cfg(test)]

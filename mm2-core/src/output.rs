@@ -215,39 +215,12 @@ pub fn age(since_rfc3339: &str, now: std::time::SystemTime) -> Option<String> {
     })
 }
 
-/// Seconds since the epoch of `2026-03-01T10:00:00Z` / `...00.000Z` / `+00:00`.
+/// Seconds since the epoch of an RFC 3339 time (`2026-03-01T10:00:00Z`, `...00.000Z`,
+/// `+02:00`), through jiff (already in the tree with k8s-openapi): no calendar arithmetic of ours.
 pub fn parse_rfc3339(s: &str) -> Option<i64> {
-    let b = s.as_bytes();
-    if b.len() < 19 {
-        return None;
-    }
-    let num = |r: std::ops::Range<usize>| s.get(r)?.parse::<i64>().ok();
-    let (y, mo, d, h, mi, se) = (
-        num(0..4)?,
-        num(5..7)?,
-        num(8..10)?,
-        num(11..13)?,
-        num(14..16)?,
-        num(17..19)?,
-    );
-    // Days from civil (Howard Hinnant's algorithm).
-    let y2 = if mo <= 2 { y - 1 } else { y };
-    let era = y2.div_euclid(400);
-    let yoe = y2 - era * 400;
-    let doy = (153 * (if mo > 2 { mo - 3 } else { mo + 9 }) + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    let mut t = days * 86_400 + h * 3600 + mi * 60 + se;
-    // Offset suffix (after optional fraction).
-    let rest = &s[19..];
-    let rest = rest.trim_start_matches(|c: char| c == '.' || c.is_ascii_digit());
-    if let Some(sign) = rest.chars().next().filter(|c| *c == '+' || *c == '-') {
-        let oh: i64 = rest.get(1..3)?.parse().ok()?;
-        let om: i64 = rest.get(4..6)?.parse().ok()?;
-        let off = oh * 3600 + om * 60;
-        t -= if sign == '+' { off } else { -off };
-    }
-    Some(t)
+    s.parse::<k8s_openapi::jiff::Timestamp>()
+        .ok()
+        .map(|t| t.as_second())
 }
 
 #[cfg(test)]

@@ -52,7 +52,7 @@ async fn list_strimzi(cc: &ContextClient, kind: &str, plural: &str, ns: &str) ->
 /// The Kustomization owning `obj` (by Flux's labels), with its `spec.path`.
 async fn flux_of(cc: &ContextClient, labels: &BTreeMap<String, String>) -> Option<FluxPath> {
     let owner = flux::owner(labels, &BTreeMap::new())?;
-    let ar = api_resource(flux::GROUP, flux::VERSION, flux::KIND, flux::PLURAL);
+    let ar = flux::kustomization_resource();
     let ks = cc
         .get_opt(&ar, &owner.namespace, &owner.name)
         .await

@@ -10,7 +10,6 @@ use crate::error::{Error, Result};
 use crate::mm2::SUSPENDED_BY_ANNOTATION;
 use crate::mm2::inventory::Mm2Object;
 use crate::mm2::status::FluxReport;
-use crate::resources::api_resource;
 use crate::resources::flux;
 use kube::api::{Patch, PatchParams};
 use serde_json::{Value, json};
@@ -174,28 +173,9 @@ fn who(context: &str) -> String {
 }
 
 fn now_rfc3339() -> String {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0) as i64;
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    // Civil from days (Howard Hinnant).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        (rem % 3600) / 60,
-        rem % 60
-    )
+    k8s_openapi::jiff::Timestamp::now()
+        .strftime("%Y-%m-%dT%H:%M:%SZ")
+        .to_string()
 }
 
 /// Suspend a Kustomization, recording who, when and why (only `spec.suspend` and our annotation).
@@ -225,7 +205,7 @@ pub async fn resume_if_ours(
     name: &str,
     dry_run: bool,
 ) -> Result<Option<String>> {
-    let ar = api_resource(flux::GROUP, flux::VERSION, flux::KIND, flux::PLURAL);
+    let ar = flux::kustomization_resource();
     let Some(ks) = cc.get_opt(&ar, namespace, name).await? else {
         return Ok(None);
     };
@@ -256,7 +236,7 @@ async fn set_suspend(
     patch: Value,
     dry_run: bool,
 ) -> Result<()> {
-    let ar = api_resource(flux::GROUP, flux::VERSION, flux::KIND, flux::PLURAL);
+    let ar = flux::kustomization_resource();
     let api = cc.dynamic(&ar, namespace);
     let mut pp = PatchParams {
         field_manager: Some(crate::mm2::FIELD_MANAGER.into()),

@@ -673,7 +673,7 @@ async fn secret_reports(cc: &ContextClient, mm2: &Mm2Object) -> Vec<SecretReport
 /// Flux ownership from labels, then the Kustomization itself.
 pub async fn flux_report(cc: &ContextClient, mm2: &Mm2Object) -> Option<FluxReport> {
     let owner: FluxOwner = flux::owner(&mm2.labels(), &mm2.annotations())?;
-    let ar = api_resource(flux::GROUP, flux::VERSION, flux::KIND, flux::PLURAL);
+    let ar = flux::kustomization_resource();
     let ks = cc
         .get_opt(&ar, &owner.namespace, &owner.name)
         .await

@@ -18,6 +18,11 @@ pub const SSA_ANNOTATION: &str = "kustomize.toolkit.fluxcd.io/ssa";
 /// The field manager kustomize-controller applies with.
 pub const FIELD_MANAGER: &str = "kustomize-controller";
 
+/// The Kustomization resource, for dynamic reads and patches.
+pub fn kustomization_resource() -> kube::core::ApiResource {
+    crate::resources::api_resource(GROUP, VERSION, KIND, PLURAL)
+}
+
 /// `spec` of a Kustomization (what we read and toggle).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "crd-gen", derive(schemars::JsonSchema))]

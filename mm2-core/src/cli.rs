@@ -3,10 +3,9 @@
 
 use crate::clients::{Kubeconfigs, parse_timeout};
 use crate::error::{Error, Result};
-use crate::mm2::lifecycle::DryRun;
 use crate::output::{OutputFormat, Palette};
 use crate::topology::{ClusterEntry, ClustersetConfig, TopologyRequest, parse_cluster_flag};
-use clap::builder::TypedValueParser as _;
+use crate::write::DryRun;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -39,8 +38,14 @@ pub struct GlobalArgs {
     pub all_namespaces: bool,
 
     /// Output format
-    #[arg(short = 'o', long, global = true, value_name = "FORMAT", default_value = "table",
-          value_parser = clap::builder::PossibleValuesParser::new(OutputFormat::NAMES).map(|s| s.parse::<OutputFormat>().unwrap_or_default()))]
+    #[arg(
+        short = 'o',
+        long,
+        global = true,
+        value_name = "FORMAT",
+        default_value = "table",
+        value_enum
+    )]
     pub output: OutputFormat,
 
     /// How long to wait: for each cluster to answer, and for the operator to converge (e.g. 30s, 2m)
@@ -49,7 +54,7 @@ pub struct GlobalArgs {
 
     /// Only print what would be done (client), or have the server validate it without persisting (server)
     #[arg(long, global = true, value_name = "MODE", num_args = 0..=1, default_missing_value = "client",
-          default_value = "none", value_parser = clap::builder::PossibleValuesParser::new(["none", "client", "server"]).map(|s| s.parse::<DryRun>().unwrap_or_default()))]
+          default_value = "none", value_enum)]
     pub dry_run: DryRun,
 
     /// Answer yes to every confirmation (required for risky changes when not on a terminal)

@@ -5,7 +5,7 @@ use serde::Serialize;
 use std::fmt::Write as _;
 
 /// `-o` values.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum OutputFormat {
     #[default]
     Table,
@@ -30,8 +30,6 @@ impl std::str::FromStr for OutputFormat {
 }
 
 impl OutputFormat {
-    pub const NAMES: [&'static str; 4] = ["table", "wide", "json", "yaml"];
-
     pub fn is_machine(self) -> bool {
         matches!(self, OutputFormat::Json | OutputFormat::Yaml)
     }

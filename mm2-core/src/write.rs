@@ -1,12 +1,14 @@
 //! Write-path types every writing use case shares (pause/resume/scale, restart, offsets,
 //! clusterset export and copy-secret): the `--dry-run` mode and what a write did.
 
-/// `--dry-run` values.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+/// `--dry-run` values (`true`/`false`: kubectl's deprecated spellings, still accepted).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum DryRun {
     #[default]
+    #[value(alias = "false")]
     None,
+    #[value(alias = "true")]
     Client,
     Server,
 }

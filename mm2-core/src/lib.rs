@@ -8,7 +8,7 @@
 //! | [`direction`] | parse `proxmox->aws` and friends, explain the unquoted-`>` shell trap |
 //! | [`topology`] | aliases, contexts, which KafkaMirrorMaker2 runs each direction |
 //! | [`resources`] | typed views of Strimzi, MCS and Flux resources; version discovery |
-//! | [`complete`] | shell completion: kubectl's `__complete` protocol, live candidates, scripts |
+//! | [`complete`] | shell completion: the engine, kubectl's `__complete` protocol, the installer, live candidates and their cache |
 //! | [`convert`] | `kubectl mm2 convert`: the runbook's MM2s moved to their target cluster, Strimzi's v1 mapping |
 //! | [`clients`] | one kube client per context, every call under a deadline, typed errors |
 //! | [`mm2`] | KafkaMirrorMaker2 status, pause/resume/scale, GitOps awareness, lag report |

@@ -20,6 +20,7 @@
 //! | [`output`] | table / wide / json / yaml, colour rules |
 //! | [`terminal`] | human text made safe for a terminal (`hprintln!` and friends) |
 //! | [`error`] | the error enum, hints and exit codes |
+//! | [`golden`] | golden-file comparison for the renderers' tests (`UPDATE_GOLDEN=1` rewrites) |
 
 pub mod cli;
 pub mod clients;
@@ -29,6 +30,7 @@ pub mod convert;
 pub mod direction;
 pub mod doctor;
 pub mod error;
+pub mod golden;
 pub mod lag;
 pub mod mm2;
 pub mod output;

@@ -183,7 +183,8 @@ pub struct ConditionReport {
 }
 
 impl ConditionReport {
-    fn from(c: &Condition) -> Self {
+    /// The condition with its age at `now`.
+    fn from(c: &Condition, now: std::time::SystemTime) -> Self {
         ConditionReport {
             type_: c.type_.clone(),
             status: c.status.clone(),
@@ -193,7 +194,7 @@ impl ConditionReport {
             age: c
                 .last_transition_time
                 .as_deref()
-                .and_then(|t| crate::output::age(t, std::time::SystemTime::now())),
+                .and_then(|t| crate::output::age(t, now)),
         }
     }
 }
@@ -347,7 +348,7 @@ async fn direction_status(topo: &Topology, d: &Direction, live: bool) -> Directi
         // Not found: explain with the problem of a context this direction could run in.
         let ctx = topo.context_of(&d.target).or(topo.context_of(&d.source));
         if let Some(err) = topo.problem_for(d) {
-            return base(Verdict::of_error(err), Some(Problem::from_error(err)), None);
+            return unread_direction(d, err);
         }
         let msg = format!("no KafkaMirrorMaker2 runs {d} in the contexts asked");
         return base(
@@ -366,11 +367,31 @@ async fn direction_status(topo: &Topology, d: &Direction, live: bool) -> Directi
     let Some(cc) = topo.clients.get(&first.route.context) else {
         return base(Verdict::Degraded, None, None);
     };
-    let mut report = mm2_report(cc, first.mm2, first.route, live).await;
+    let report = mm2_report(cc, first.mm2, first.route, live).await;
     let others: Vec<OtherMm2> = cands[1..]
         .iter()
         .map(|c| OtherMm2::new(c.mm2, c.rejection.clone()))
         .collect();
+    judged_direction(d, report, others)
+}
+
+/// A direction that could not be read because of `err`: its verdict is the error's (what is
+/// unknown is never degraded), the error its one line.
+pub fn unread_direction(d: &Direction, err: &Error) -> DirectionStatus {
+    DirectionStatus {
+        direction: d.to_string(),
+        source: d.source.clone(),
+        target: d.target.clone(),
+        verdict: Verdict::of_error(err),
+        error: Some(Problem::from_error(err)),
+        mm2: None,
+        also_served_by: Vec::new(),
+    }
+}
+
+/// The direction run by the MM2 of `report`, with the other MM2s that also name it: a rejected
+/// MM2 makes it invalid, any finding degraded.
+pub fn judged_direction(d: &Direction, mut report: Mm2Report, others: Vec<OtherMm2>) -> DirectionStatus {
     report.findings.extend(duplicate_findings(d, &report, &others));
     let verdict = if report.rejection.is_some() {
         Verdict::Invalid
@@ -379,9 +400,15 @@ async fn direction_status(topo: &Topology, d: &Direction, live: bool) -> Directi
     } else {
         Verdict::Degraded
     };
-    let mut out = base(verdict, None, Some(report));
-    out.also_served_by = others;
-    out
+    DirectionStatus {
+        direction: d.to_string(),
+        source: d.source.clone(),
+        target: d.target.clone(),
+        verdict,
+        error: None,
+        mm2: Some(report),
+        also_served_by: others,
+    }
 }
 
 fn judge(m: &Mm2Object) -> Option<Rejection> {
@@ -408,8 +435,42 @@ pub fn duplicate_findings(d: &Direction, primary: &Mm2Report, others: &[OtherMm2
     out
 }
 
-/// The report for one MM2 route.
+/// What the cluster says around one MM2 besides the object itself, read by [`mm2_report`].
+#[derive(Debug)]
+pub struct Mm2Facts {
+    /// Pod names and how many are Ready (`None`: cannot tell), or why they could not be listed.
+    pub pods: Result<(Vec<String>, Option<i32>)>,
+    /// The credentials Secrets it references, checked through metadata.
+    pub secrets: Vec<SecretReport>,
+    /// Its Flux Kustomization, when Flux owns it.
+    pub flux: Option<FluxReport>,
+    /// When the facts were read: the conditions' ages count from here.
+    pub now: std::time::SystemTime,
+}
+
+/// The report for one MM2 route: read its pods, Secrets and Flux owner, judge them with
+/// [`judge_mm2`], then (`--live`) compare with Kafka Connect's own view.
 pub async fn mm2_report(cc: &ContextClient, mm2: &Mm2Object, route: &Route, live: bool) -> Mm2Report {
+    let facts = Mm2Facts {
+        pods: pods_of(cc, mm2).await,
+        secrets: secret_reports(cc, mm2).await,
+        flux: flux_report(cc, mm2).await,
+        now: std::time::SystemTime::now(),
+    };
+    let mut report = judge_mm2(mm2, route, facts);
+    if live {
+        let l = live_report(cc, mm2, &report.connectors).await;
+        report
+            .findings
+            .extend(l.disagreements.iter().map(|x| format!("live: {x}")));
+        report.live = Some(l);
+    }
+    report
+}
+
+/// Judge one MM2 from its object and the facts around it: every finding, in the order a reader
+/// needs them (a rejection first, then the status, workers, connectors and Secrets). Pure.
+pub fn judge_mm2(mm2: &Mm2Object, route: &Route, facts: Mm2Facts) -> Mm2Report {
     let d = &route.direction;
     let spec = &mm2.spec;
     let status = mm2.status.clone().unwrap_or_default();
@@ -437,7 +498,7 @@ pub async fn mm2_report(cc: &ContextClient, mm2: &Mm2Object, route: &Route, live
             .map(|u| format!("{u} — the rest of the status is shown")),
     );
 
-    let (pods, ready_pods) = match pods_of(cc, mm2).await {
+    let (pods, ready_pods) = match facts.pods {
         Ok(p) => p,
         Err(e) => {
             findings.push(format!("cannot list pods: {e}"));
@@ -451,12 +512,12 @@ pub async fn mm2_report(cc: &ContextClient, mm2: &Mm2Object, route: &Route, live
         pods,
     };
     let ready = condition(&status.conditions, "Ready").or_else(|| condition(&status.conditions, "NotReady"));
-    let ready_report = ready.map(ConditionReport::from);
+    let ready_report = ready.map(|c| ConditionReport::from(c, facts.now));
     let conditions: Vec<ConditionReport> = status
         .conditions
         .iter()
         .filter(|c| c.type_ != "Ready" && c.type_ != "NotReady")
-        .map(ConditionReport::from)
+        .map(|c| ConditionReport::from(c, facts.now))
         .collect();
 
     match ready {
@@ -496,7 +557,7 @@ pub async fn mm2_report(cc: &ContextClient, mm2: &Mm2Object, route: &Route, live
     } else {
         connector_reports(mm2, route.mirror_index, d, &mut findings)
     };
-    let secrets = secret_reports(cc, mm2).await;
+    let secrets = facts.secrets;
     for s in &secrets {
         if s.present == Some(false) {
             findings.push(format!(
@@ -504,15 +565,6 @@ pub async fn mm2_report(cc: &ContextClient, mm2: &Mm2Object, route: &Route, live
                 s.name, s.alias
             ));
         }
-    }
-    let flux = flux_report(cc, mm2).await;
-    let live = if live {
-        Some(live_report(cc, mm2, &connectors).await)
-    } else {
-        None
-    };
-    if let Some(l) = &live {
-        findings.extend(l.disagreements.iter().map(|x| format!("live: {x}")));
     }
 
     Mm2Report {
@@ -534,9 +586,9 @@ pub async fn mm2_report(cc: &ContextClient, mm2: &Mm2Object, route: &Route, live
         rejection,
         connectors,
         secrets,
-        flux,
+        flux: facts.flux,
         findings,
-        live,
+        live: None,
     }
 }
 

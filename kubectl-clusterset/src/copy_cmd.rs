@@ -8,6 +8,7 @@ use mm2_core::cli::{GlobalArgs, confirm, interactive};
 use mm2_core::clients::ContextClient;
 use mm2_core::clusterset::copy_secret::{self, CopyPlan, CopyResult, CopySpec, Ownership};
 use mm2_core::clusterset::members;
+use mm2_core::clusterset::outcome::CopySecretOutcome;
 use mm2_core::error::{Error, Result, exit};
 use mm2_core::mm2::lifecycle::DryRun;
 use mm2_core::output::Palette;
@@ -68,7 +69,11 @@ pub async fn run(g: &GlobalArgs, a: &CopySecretArgs) -> Result<u8> {
         report(&r, &pal, g.output.is_machine());
         results.push(r);
     }
-    if let Some(s) = g.output.serialize(&results) {
+    // -o json|yaml: one document on stdout, every human line above went to stderr.
+    if let Some(s) = g
+        .output
+        .serialize(&CopySecretOutcome::of_results(g.dry_run, results))
+    {
         mm2_core::hprint!("{s}");
     }
     Ok(exit::OK)
@@ -233,21 +238,7 @@ fn consent(g: &GlobalArgs, a: &CopySecretArgs, plans: &[CopyPlan], pal: &Palette
 
 /// `--diff`: key names per copy, nothing written.
 fn show_diff(g: &GlobalArgs, plans: &[CopyPlan]) -> Result<u8> {
-    if let Some(s) = g.output.serialize(
-        &plans
-            .iter()
-            .map(|p| {
-                serde_json::json!({
-                    "source": {"context": p.spec.source_context, "namespace": p.spec.source_namespace, "name": p.spec.source_name},
-                    "target": {"context": p.spec.target_context, "namespace": p.spec.target_namespace, "name": p.spec.target_name},
-                    "exists": p.target.is_some(),
-                    "ownership": p.ownership,
-                    "rotated": p.rotated,
-                    "diff": p.diff,
-                })
-            })
-            .collect::<Vec<_>>(),
-    ) {
+    if let Some(s) = g.output.serialize(&CopySecretOutcome::of_plans(g.dry_run, plans)) {
         mm2_core::hprint!("{s}");
         return Ok(exit::OK);
     }
@@ -295,21 +286,26 @@ fn report(r: &CopyResult, pal: &Palette, machine: bool) {
         );
     }
     let changes = r.diff.lines();
-    if !r.action.wrote() && r.action != copy_secret::CopyAction::Unchanged {
+    let action = r.action.unwrap_or(copy_secret::CopyAction::Unchanged);
+    if !r.written && action != copy_secret::CopyAction::Unchanged {
         for l in &changes {
             mm2_core::heprintln!("  {l}");
         }
     }
+    let (t, s) = (&r.target, &r.source);
     let mut line = format!(
         "secret/{} ({}, {}): {}",
-        r.spec.target_name,
-        r.spec.target_context,
-        r.spec.target_namespace,
-        r.action.as_str()
+        t.name,
+        t.context,
+        t.namespace,
+        action.as_str()
     );
     line.push_str(&format!(
         " from {}/{} ({}) at resourceVersion {}",
-        r.spec.source_namespace, r.spec.source_name, r.spec.source_context, r.source_resource_version
+        s.namespace,
+        s.name,
+        s.context,
+        s.resource_version.as_deref().unwrap_or("-")
     ));
     if let Some(rot) = &r.rotated {
         line.push_str(&format!(

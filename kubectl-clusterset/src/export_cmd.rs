@@ -1,12 +1,15 @@
 //! `export`: arguments, warnings and rendering; the logic is `mm2_core::clusterset::export`.
+//! `-o json|yaml` prints the outcome of the apply (`kubectl-clusterset.dev/export/v1`);
+//! `--print-manifests` prints the manifests for Git and applies nothing.
 
 use clap::Args;
 use mm2_core::cli::GlobalArgs;
 use mm2_core::clusterset::export::{self, ExportWhat};
 use mm2_core::clusterset::members;
+use mm2_core::clusterset::outcome::ExportOutcome;
 use mm2_core::error::{Error, Result, exit};
 use mm2_core::mm2::lifecycle::DryRun;
-use mm2_core::output::{OutputFormat, Palette};
+use mm2_core::output::Palette;
 use std::time::Duration;
 
 #[derive(Debug, Args)]
@@ -22,11 +25,22 @@ pub struct ExportArgs {
     /// Take over fields another field manager (e.g. Flux's kustomize-controller) owns
     #[arg(long)]
     pub force: bool,
+    /// Print the manifests as YAML for the Flux repository and apply nothing (the GitOps path)
+    #[arg(long)]
+    pub print_manifests: bool,
 }
 
 const TIMEOUT: Duration = Duration::from_secs(15);
 
 pub async fn run(g: &GlobalArgs, a: &ExportArgs) -> Result<u8> {
+    // A usage error needs no cluster.
+    if a.print_manifests && g.output.is_machine() {
+        return Err(Error::Usage(
+            "--print-manifests prints YAML manifests for the Flux repository and applies nothing; \
+             -o json|yaml prints the outcome of an export that applies: choose one"
+                .into(),
+        ));
+    }
     let pal = Palette::for_stderr();
     let kc = g.kubeconfigs()?;
     let context = match g.context.as_slice() {
@@ -80,8 +94,8 @@ pub async fn run(g: &GlobalArgs, a: &ExportArgs) -> Result<u8> {
         ExportWhat::Kafka { name, .. } => name.clone(),
     };
     export::refuse_foreign_name(&cs, &context, &name)?;
-    let machine = g.output.is_machine();
-    let plan = export::plan(&cs, &context, &what, machine).await?;
+    // Manifests for Git do not depend on the exporting cluster being up.
+    let plan = export::plan(&cs, &context, &what, a.print_manifests).await?;
     for w in &plan.warnings {
         mm2_core::heprintln!("{} {w}", pal.warn("⚠"));
     }
@@ -104,18 +118,8 @@ pub async fn run(g: &GlobalArgs, a: &ExportArgs) -> Result<u8> {
             p.context
         );
     }
-    if machine {
-        match g.output {
-            OutputFormat::Json => mm2_core::hprint!(
-                "{}",
-                serde_json::to_string_pretty(&serde_json::json!({
-                    "apiVersion": "v1", "kind": "List", "items": plan.documents()
-                }))
-                .unwrap_or_default()
-                    + "\n"
-            ),
-            _ => mm2_core::hprint!("{}", export::manifests_yaml(&plan.documents())),
-        }
+    if a.print_manifests {
+        mm2_core::hprint!("{}", export::manifests_yaml(&plan.documents()));
         match &plan.flux_kustomization {
             Some(k) => mm2_core::heprintln!(
                 "{} namespace {} in {} is managed by Flux (Kustomization {k}): commit these manifests to the Flux repository — that is the GitOps path; nothing was applied",
@@ -124,7 +128,7 @@ pub async fn run(g: &GlobalArgs, a: &ExportArgs) -> Result<u8> {
                 context
             ),
             None => mm2_core::heprintln!(
-                "{} manifests only, nothing applied (commit them to the Flux repository, or drop -o to apply)",
+                "{} manifests only, nothing applied (commit them to the Flux repository, or drop --print-manifests to apply)",
                 pal.dim("ℹ")
             ),
         }
@@ -133,7 +137,7 @@ pub async fn run(g: &GlobalArgs, a: &ExportArgs) -> Result<u8> {
     if let Some(k) = &plan.flux_kustomization {
         mm2_core::heprintln!(
             "{} namespace {} in {} is managed by Flux (Kustomization {k}): what is applied here is not in Git. \
-             The GitOps path is `-o yaml` into the repository",
+             The GitOps path is `--print-manifests` into the repository",
             pal.warn("⚠"),
             plan.namespace,
             context
@@ -151,14 +155,19 @@ pub async fn run(g: &GlobalArgs, a: &ExportArgs) -> Result<u8> {
         }
     );
     let result = export::execute(&cs, &plan, g.dry_run, a.force).await?;
-    if let Some(s) = result.service {
-        mm2_core::hprintln!("service/{} {}", plan.name, s.as_str());
+    // -o json|yaml: one document on stdout, every human line on stderr.
+    if let Some(doc) = g.output.serialize(&ExportOutcome::new(&plan, &result, g.dry_run)) {
+        mm2_core::hprint!("{doc}");
+    } else {
+        if let Some(s) = result.service {
+            mm2_core::hprintln!("service/{} {}", plan.name, s.as_str());
+        }
+        mm2_core::hprintln!(
+            "serviceexport.multicluster.x-k8s.io/{} {}",
+            plan.name,
+            result.service_export.as_str()
+        );
     }
-    mm2_core::hprintln!(
-        "serviceexport.multicluster.x-k8s.io/{} {}",
-        plan.name,
-        result.service_export.as_str()
-    );
     mm2_core::heprintln!(
         "{} clusterset name: {} — check it with `kubectl clusterset resolve {} -n {}`",
         pal.dim("ℹ"),

@@ -26,7 +26,7 @@ Examples:
   kubectl clusterset export --kafka kafka-rciis-prod --as kafka-bootstrap-aws --context rciis-aws
 
   # Emit the manifests for the Flux repository instead of applying them
-  kubectl clusterset export --kafka kafka-rciis-prod --as kafka-bootstrap-aws --context rciis-aws -o yaml
+  kubectl clusterset export --kafka kafka-rciis-prod --as kafka-bootstrap-aws --context rciis-aws --print-manifests
 
   # Why does kafka-bootstrap-aws.rciis-prod.svc.clusterset.local not resolve?
   kubectl clusterset resolve kafka-bootstrap-aws

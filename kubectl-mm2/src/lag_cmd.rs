@@ -128,6 +128,7 @@ async fn lag(g: &GlobalArgs, a: &LagArgs) -> Result<u8> {
             &report,
             g.output == OutputFormat::Wide,
             prev.as_ref().map(|(r, t)| (r, now - *t)),
+            &Palette::for_stdout(),
         );
         if let Some(s) = g.output.serialize(&report) {
             mm2_core::hprint!("{s}");
@@ -157,7 +158,10 @@ async fn lag(g: &GlobalArgs, a: &LagArgs) -> Result<u8> {
 fn print_report(fmt: OutputFormat, report: &LagReport, prev: Option<(&LagReport, Duration)>) {
     match fmt.serialize(report) {
         Some(s) => mm2_core::hprint!("{s}"),
-        None => mm2_core::hprint!("{}", render(report, fmt == OutputFormat::Wide, prev)),
+        None => mm2_core::hprint!(
+            "{}",
+            render(report, fmt == OutputFormat::Wide, prev, &Palette::for_stdout())
+        ),
     }
 }
 
@@ -197,9 +201,9 @@ fn ms(v: Option<f64>) -> String {
     }
 }
 
-/// Human rendering, with catch-up figures when a previous snapshot is given.
-pub fn render(report: &LagReport, wide: bool, prev: Option<(&LagReport, Duration)>) -> String {
-    let p = Palette::for_stdout();
+/// Human rendering, with catch-up figures when a previous snapshot is given, coloured with `p`
+/// (`Palette::plain()` gives text without ANSI).
+pub fn render(report: &LagReport, wide: bool, prev: Option<(&LagReport, Duration)>, p: &Palette) -> String {
     let mut out = String::new();
     for d in &report.directions {
         let e = &d.evaluation;
@@ -212,7 +216,7 @@ pub fn render(report: &LagReport, wide: bool, prev: Option<(&LagReport, Duration
             out,
             "{}  {}  {} records behind ({basis}), max latency {}{}",
             p.bold(&d.direction),
-            sev(&p, e.severity),
+            sev(p, e.severity),
             num(e.records_behind),
             ms(e.max_latency_ms),
             match (&d.mm2, &d.context) {
@@ -282,7 +286,7 @@ pub fn render(report: &LagReport, wide: bool, prev: Option<(&LagReport, Duration
             let ps = lag::partition_severity(part, &report.thresholds);
             let behind = num(part.records_lag);
             let behind = if matches!(ps, Severity::Critical | Severity::Warning) {
-                sev_color(&p, ps, &behind)
+                sev_color(p, ps, &behind)
             } else {
                 behind
             };
@@ -345,5 +349,116 @@ fn sev_color(p: &Palette, s: Severity, text: &str) -> String {
     match s {
         Severity::Warning => p.warn(text),
         _ => p.bad(text),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! Golden files of `kubectl mm2 lag`: real MirrorMaker 2 metrics (mm2-core/testdata/real)
+    //! judged by mm2-core against the MM2 that runs the direction, rendered without colour.
+
+    use super::*;
+    use crate::fixtures::{direction, golden, mm2, mm2_with, real_metrics, route, yaml};
+    use mm2_core::lag::PodScrape;
+    use mm2_core::mm2::inventory::Mm2Object;
+    use mm2_core::mm2::status::Problem;
+
+    /// One pod of `m` answering `metrics`.
+    fn judged(m: &Mm2Object, metrics: String) -> lag_report::DirectionLagReport {
+        let r = route(m);
+        let scrapes = vec![PodScrape {
+            pod: format!("{}-mirrormaker2-0", m.name),
+            direction: r.direction.clone(),
+            result: Ok(metrics),
+        }];
+        lag_report::judge(&r.direction, m, r.mirror_index, &scrapes, &LagOptions::default())
+    }
+
+    fn running() -> Mm2Object {
+        mm2(
+            "convert/working-aws.yaml",
+            Some("status-running.yaml"),
+            "rciis-aws",
+        )
+    }
+
+    /// The capture taken once the 20,000 records were copied, with Strimzi's example rules.
+    fn copied() -> String {
+        real_metrics("metrics-strimzi-0.51-rules.txt")
+    }
+
+    fn render_report(name: &str, directions: Vec<lag_report::DirectionLagReport>, wide: bool) -> LagReport {
+        let report = lag_report::report(directions, &LagOptions::default());
+        golden(
+            &format!("lag/{name}.txt"),
+            &render(&report, wide, None, &Palette::plain()),
+        );
+        report
+    }
+
+    #[test]
+    fn caught_up_is_ok() {
+        let r = render_report("ok", vec![judged(&running(), copied())], false);
+        assert_eq!(r.severity, Severity::Ok);
+        let r = render_report("ok-wide", vec![judged(&running(), copied())], true);
+        assert_eq!(r.severity, Severity::Ok);
+    }
+
+    #[test]
+    fn fifteen_thousand_behind_is_a_warning() {
+        // The same capture with the replication consumer of orders-0 15,000 records behind
+        // (between the runbook's 10,000 and 50,000): only its `records-lag` sample changes.
+        let real = copied();
+        let line = real
+            .lines()
+            .find(|l| {
+                l.starts_with("kafka_consumer_fetch_manager_records_lag{")
+                    && l.contains("MirrorSourceConnector-0")
+                    && l.contains("><>records-lag\"")
+            })
+            .expect("the records-lag sample of orders-0");
+        let behind = line.replace("} 0.0", "} 15000.0");
+        assert_ne!(behind, line);
+        let r = render_report(
+            "warning",
+            vec![judged(&running(), real.replace(line, &behind))],
+            false,
+        );
+        assert_eq!(r.severity, Severity::Warning);
+    }
+
+    #[test]
+    fn a_paused_source_freezes_the_figure_and_is_unknown() {
+        let mut obj = yaml(&crate::fixtures::core_testdata("convert/working-aws.yaml"));
+        obj["spec"]["mirrors"][0]["sourceConnector"]["state"] = "paused".into();
+        let paused = mm2_with(obj, Some("status-paused.yaml"), "rciis-aws");
+        let r = render_report("unknown-paused", vec![judged(&paused, copied())], false);
+        assert_eq!(r.severity, Severity::Unknown, "a frozen 0 is never OK");
+    }
+
+    #[test]
+    fn the_runbooks_metrics_rules_export_no_figure() {
+        let r = render_report(
+            "unknown-runbook-rules",
+            vec![judged(&running(), real_metrics("metrics-runbook-rules.txt"))],
+            false,
+        );
+        assert_eq!(r.severity, Severity::Unknown);
+    }
+
+    #[test]
+    fn an_unreachable_context_is_unknown_with_its_error_once() {
+        let down = Error::Unreachable {
+            context: "rciis-proxmox".into(),
+            server: "https://10.0.0.2:6443".into(),
+            cause: "tcp connect error: Connection refused (os error 111)".into(),
+        };
+        let unread = lag_report::unread(
+            &direction("aws->proxmox"),
+            Problem::from_error(&down),
+            &LagOptions::default(),
+        );
+        let r = render_report("unreachable", vec![unread, judged(&running(), copied())], false);
+        assert_eq!(r.severity, Severity::Unknown);
     }
 }

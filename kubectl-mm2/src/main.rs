@@ -8,6 +8,8 @@
 
 mod convert_cmd;
 mod doctor_cmd;
+#[cfg(test)]
+mod fixtures;
 mod interact;
 mod lag_cmd;
 mod offsets_cmd;
@@ -213,7 +215,11 @@ async fn status(g: &GlobalArgs, a: &StatusArgs) -> Result<u8, Error> {
         Some(s) => mm2_core::hprint!("{s}"),
         None => mm2_core::hprint!(
             "{}",
-            render::status(&report, g.output == mm2_core::output::OutputFormat::Wide)
+            render::status(
+                &report,
+                g.output == mm2_core::output::OutputFormat::Wide,
+                &mm2_core::output::Palette::for_stdout()
+            )
         ),
     }
     Ok(report.verdict.exit_code())

@@ -25,12 +25,11 @@ fn verdict_word(p: &Palette, v: Verdict) -> String {
     }
 }
 
-/// The whole status report.
-pub fn status(r: &StatusReport, wide: bool) -> String {
-    let p = Palette::for_stdout();
+/// The whole status report, coloured with `p` (`Palette::plain()` gives text without ANSI).
+pub fn status(r: &StatusReport, wide: bool, p: &Palette) -> String {
     let mut out = String::new();
     if r.directions.is_empty() {
-        let _ = writeln!(out, "no direction could be read: {}", verdict_word(&p, r.verdict));
+        let _ = writeln!(out, "no direction could be read: {}", verdict_word(p, r.verdict));
         for e in &r.problems {
             let _ = writeln!(out, "  {} {}", p.bad(&format!("[{}]", e.kind)), e.message);
             if let Some(h) = &e.hint {
@@ -56,7 +55,7 @@ pub fn status(r: &StatusReport, wide: bool) -> String {
         if i > 0 {
             out.push('\n');
         }
-        direction(&mut out, &p, d, wide);
+        direction(&mut out, p, d, wide);
     }
     out
 }
@@ -384,4 +383,198 @@ fn shape(m: &Mm2Report) -> &'static str {
 
 fn age(a: &Option<String>) -> String {
     a.as_ref().map(|a| format!(" ({a})")).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    //! Golden files of `kubectl mm2 status`: each report is judged by mm2-core from the runbook's
+    //! manifests and the operator's status (testdata/fixtures), then rendered without colour.
+
+    use super::*;
+    use crate::fixtures::{direction, golden, mm2, now, route};
+    use mm2_core::error::Error;
+    use mm2_core::mm2::inventory::Mm2Object;
+    use mm2_core::mm2::status::{
+        FluxReport, Mm2Facts, Problem, SCHEMA, SecretReport, judge_mm2, judged_direction, unread_direction,
+    };
+    use mm2_core::mm2::validation;
+    use std::time::Duration;
+
+    /// Both Kustomizations of the runbook: Flux applied the MM2 and is Ready.
+    fn flux(context: &str) -> FluxReport {
+        let alias = context.trim_start_matches("rciis-");
+        FluxReport {
+            kustomization: format!("kafka-{alias}"),
+            namespace: "flux-system".into(),
+            found: true,
+            ready: Some("True".into()),
+            ready_reason: Some("ReconciliationSucceeded".into()),
+            ready_message: Some("Applied revision: main@sha1:4f2c9e1".into()),
+            suspended: false,
+            reconcile_disabled: false,
+            ssa_policy: String::new(),
+            path: Some(format!("./flux/apps/{alias}/kafka")),
+            interval: Some("10m".into()),
+            managed_by_field_manager: true,
+            suspended_by_kubectl_mm2: None,
+        }
+    }
+
+    /// Pods, Secrets and Flux as a cluster that runs `m` would answer: `ready` of its workers
+    /// Ready (`None`: no pod, as for a rejected MM2), every credentials Secret present.
+    fn facts(m: &Mm2Object, ready: Option<i32>) -> Mm2Facts {
+        let pods = (0..ready.unwrap_or(0))
+            .map(|i| format!("{}-mirrormaker2-{i}", m.name))
+            .collect();
+        Mm2Facts {
+            pods: Ok((pods, ready)),
+            secrets: m
+                .spec
+                .credential_secrets()
+                .into_iter()
+                .map(|(alias, name)| SecretReport {
+                    alias,
+                    name,
+                    present: Some(true),
+                })
+                .collect(),
+            flux: Some(flux(&m.context)),
+            live: None,
+            now: now(),
+        }
+    }
+
+    /// proxmox->aws as the working MM2 in aws runs it, with the operator's `status_file` and
+    /// both workers Ready.
+    fn proxmox_to_aws(status_file: &str) -> DirectionStatus {
+        let m = mm2("convert/working-aws.yaml", Some(status_file), "rciis-aws");
+        let mm2 = judge_mm2(&m, &route(&m), facts(&m, Some(2)));
+        judged_direction(&direction("proxmox->aws"), mm2, vec![])
+    }
+
+    fn report(directions: Vec<DirectionStatus>, problems: Vec<Problem>) -> StatusReport {
+        StatusReport {
+            schema: SCHEMA,
+            verdict: directions
+                .iter()
+                .map(|d| d.verdict)
+                .max()
+                .unwrap_or(Verdict::Unreachable),
+            directions,
+            problems,
+            without_direction: vec![],
+        }
+    }
+
+    fn render_both(name: &str, r: &StatusReport) {
+        golden(
+            &format!("status/{name}.txt"),
+            &status(r, false, &Palette::plain()),
+        );
+        golden(
+            &format!("status/{name}-wide.txt"),
+            &status(r, true, &Palette::plain()),
+        );
+    }
+
+    /// The fixtures' warnings are the ones mm2-core's port of Strimzi's ValidationVisitor words.
+    fn assert_operator_wording(m: &Mm2Object) {
+        let st = m.status.as_ref().expect("a status");
+        for d in validation::deprecations(&m.obj.data["spec"]) {
+            let want = d.message(&m.namespace, &m.name, "kafka.strimzi.io/v1beta2");
+            assert!(
+                st.conditions
+                    .iter()
+                    .any(|c| c.message.as_deref() == Some(want.as_str())),
+                "fixture lacks: {want}"
+            );
+        }
+    }
+
+    #[test]
+    fn healthy_direction() {
+        assert_operator_wording(&mm2(
+            "convert/working-aws.yaml",
+            Some("status-running.yaml"),
+            "rciis-aws",
+        ));
+        let d = proxmox_to_aws("status-running.yaml");
+        assert_eq!(
+            d.verdict,
+            Verdict::Healthy,
+            "{:?}",
+            d.mm2.as_ref().map(|m| &m.findings)
+        );
+        render_both("healthy", &report(vec![d], vec![]));
+    }
+
+    #[test]
+    fn the_runbooks_rejected_layout_is_invalid() {
+        let m = mm2(
+            "convert/runbook-aws.yaml",
+            Some("status-rejected.yaml"),
+            "rciis-aws",
+        );
+        assert_operator_wording(&m);
+        let mm2 = judge_mm2(&m, &route(&m), facts(&m, None));
+        let rejection = mm2
+            .rejection
+            .clone()
+            .expect("Strimzi rejects the runbook's layout");
+        assert!(rejection.reported_by_operator);
+        let d = judged_direction(&direction("aws->proxmox"), mm2, vec![]);
+        assert_eq!(d.verdict, Verdict::Invalid);
+        // No connector exists, so the wide form adds nothing.
+        golden(
+            "status/invalid-layout.txt",
+            &status(&report(vec![d], vec![]), false, &Palette::plain()),
+        );
+    }
+
+    #[test]
+    fn a_failed_connector_shows_its_trace() {
+        let d = proxmox_to_aws("status-failed.yaml");
+        assert_eq!(d.verdict, Verdict::Degraded);
+        render_both("failed-connector", &report(vec![d], vec![]));
+    }
+
+    #[test]
+    fn an_unreachable_context_leaves_its_direction_unknown() {
+        let proxmox_down = Error::Timeout {
+            context: "rciis-proxmox".into(),
+            server: "https://10.0.0.2:6443".into(),
+            timeout: Duration::from_secs(10),
+        };
+        // proxmox->aws runs in aws and is read; aws->proxmox runs in proxmox, which is down.
+        let read = proxmox_to_aws("status-running.yaml");
+        let unread = unread_direction(&direction("aws->proxmox"), &proxmox_down);
+        assert_eq!(unread.verdict, Verdict::Unreachable);
+        let r = report(vec![unread, read], vec![Problem::from_error(&proxmox_down)]);
+        golden("status/unreachable.txt", &status(&r, false, &Palette::plain()));
+    }
+
+    #[test]
+    fn nothing_readable_lists_every_context_that_failed() {
+        let errors = [
+            Error::Unreachable {
+                context: "rciis-aws".into(),
+                server: "https://10.0.0.1:6443".into(),
+                cause: "tcp connect error: Connection refused (os error 111)".into(),
+            },
+            Error::Forbidden {
+                context: "rciis-proxmox".into(),
+                verb: "list".into(),
+                resource: "kafkamirrormaker2s.kafka.strimzi.io".into(),
+                namespace: Some("rciis-prod".into()),
+                message: "kafkamirrormaker2s.kafka.strimzi.io is forbidden".into(),
+            },
+        ];
+        let mut r = report(vec![], errors.iter().map(Problem::from_error).collect());
+        r.verdict = errors.iter().map(Verdict::of_error).max().expect("two errors");
+        assert_eq!(r.verdict, Verdict::Unreachable);
+        golden(
+            "status/nothing-readable.txt",
+            &status(&r, false, &Palette::plain()),
+        );
+    }
 }

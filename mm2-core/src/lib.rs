@@ -8,7 +8,7 @@
 //! | [`direction`] | parse `proxmox->aws` and friends, explain the unquoted-`>` shell trap |
 //! | [`topology`] | aliases, contexts, which KafkaMirrorMaker2 runs each direction |
 //! | [`resources`] | typed views of Strimzi, MCS and Flux resources; version discovery |
-//! | [`complete`] | shell completion: kubectl's `__complete` protocol, live candidates, scripts |
+//! | [`complete`] | shell completion: the engine, kubectl's `__complete` protocol, the installer, live candidates and their cache |
 //! | [`convert`] | `kubectl mm2 convert`: the runbook's MM2s moved to their target cluster, Strimzi's v1 mapping |
 //! | [`clients`] | one kube client per context, every call under a deadline, typed errors |
 //! | [`mm2`] | KafkaMirrorMaker2 status, pause/resume/scale, GitOps awareness, lag report |
@@ -22,6 +22,7 @@
 //! | [`terminal`] | human text made safe for a terminal (`hprintln!` and friends) |
 //! | [`error`] | the error enum, hints and exit codes |
 //! | [`write`] | write-path types shared by every writing command: `--dry-run`, write outcomes |
+//! | [`golden`] | golden-file comparison for the renderers' tests (`UPDATE_GOLDEN=1` rewrites) |
 
 pub mod cli;
 pub mod clients;
@@ -31,6 +32,7 @@ pub mod convert;
 pub mod direction;
 pub mod doctor;
 pub mod error;
+pub mod golden;
 pub mod lag;
 pub mod mm2;
 pub mod output;

@@ -451,25 +451,71 @@ impl CopyAction {
     }
 }
 
-/// The outcome of one copy, safe to print in any format.
+/// A Secret by context, namespace, name and resourceVersion.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SecretRef {
+    pub context: String,
+    pub namespace: String,
+    pub name: String,
+    /// None for a target that does not exist (yet, or after a dry run).
+    pub resource_version: Option<String>,
+}
+
+/// The outcome of one copy, or what it would do (`--diff`), safe to print in any format: names,
+/// key names, hashes and resourceVersions, never a value. One entry of
+/// [`super::outcome::CopySecretOutcome`].
 #[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
 pub struct CopyResult {
-    #[serde(flatten)]
-    pub spec: CopySpec,
-    pub action: CopyAction,
-    pub source_resource_version: String,
-    /// The target's resourceVersion afterwards (before, when nothing was written).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub target_resource_version: Option<String>,
+    pub source: SecretRef,
+    /// Its resourceVersion afterwards (before, when nothing was written).
+    pub target: SecretRef,
+    /// None: planned only (`--diff`).
+    pub action: Option<CopyAction>,
+    /// Whether the target was written (false for dry runs, unchanged runs and `--diff`).
+    pub written: bool,
+    /// The `data` keys of the copy; never their values.
+    pub keys: Vec<String>,
+    /// `sha256:` of the copied content, as recorded on the target.
     pub content_hash: String,
+    /// Who made the target before this run.
     pub ownership: Ownership,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub rotated: Option<Rotation>,
+    /// The target had been edited since the last copy (restored when written).
     pub drifted: bool,
     pub diff: SecretDiff,
     pub attempts: u32,
     pub notes: Vec<String>,
+}
+
+impl CopyResult {
+    /// What `p` would do; nothing written (`--diff`).
+    pub fn planned(p: &CopyPlan) -> Self {
+        let s = &p.spec;
+        CopyResult {
+            source: SecretRef {
+                context: s.source_context.clone(),
+                namespace: s.source_namespace.clone(),
+                name: s.source_name.clone(),
+                resource_version: Some(p.source.resource_version.clone()),
+            },
+            target: SecretRef {
+                context: s.target_context.clone(),
+                namespace: s.target_namespace.clone(),
+                name: s.target_name.clone(),
+                resource_version: p.target.as_ref().map(|t| t.resource_version.clone()),
+            },
+            action: None,
+            written: false,
+            keys: p.desired.data.keys().into_iter().collect(),
+            content_hash: p.desired.provenance.content_hash.clone(),
+            ownership: p.ownership.clone(),
+            rotated: p.rotated.clone(),
+            drifted: p.drifted,
+            diff: p.diff.clone(),
+            attempts: 0,
+            notes: p.notes.clone(),
+        }
+    }
 }
 
 /// Write a plan. `DryRun::Client` sends nothing; `Server` sends both requests as dry runs.
@@ -588,18 +634,17 @@ pub async fn execute(
                 };
                 if now.as_deref() == Some(plan.source.resource_version.as_str()) {
                     notes.extend(plan.notes.clone());
+                    let planned = CopyResult::planned(&plan);
                     return Ok(CopyResult {
-                        spec: plan.spec.clone(),
-                        action,
-                        source_resource_version: plan.source.resource_version.clone(),
-                        target_resource_version: target_rv,
-                        content_hash: plan.desired.provenance.content_hash.clone(),
-                        ownership: plan.ownership.clone(),
-                        rotated: plan.rotated.clone(),
-                        drifted: plan.drifted,
-                        diff: plan.diff.clone(),
+                        target: SecretRef {
+                            resource_version: target_rv,
+                            ..planned.target.clone()
+                        },
+                        action: Some(action),
+                        written: action.wrote(),
                         attempts,
                         notes,
+                        ..planned
                     });
                 }
                 Some(format!(
@@ -677,12 +722,13 @@ fn entries(s: &Mm2Spec) -> Vec<&Mm2Cluster> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::super::secret::{Redacted, SecretData};
     use super::*;
     use std::collections::BTreeMap;
 
-    fn source() -> SecretView {
+    /// aws's `mm2-user`: one key, `password`.
+    pub(crate) fn source() -> SecretView {
         SecretView {
             name: "mm2-user".into(),
             namespace: "rciis-prod".into(),
@@ -755,7 +801,8 @@ mod tests {
         assert_eq!(judge(&jq, &d).0, Ownership::Foreign);
     }
 
-    fn plan_for(target: Option<SecretView>, src: &SecretView) -> CopyPlan {
+    /// The plan of copying `src` to proxmox as `mm2-user-aws`, over `target`.
+    pub(crate) fn plan_for(target: Option<SecretView>, src: &SecretView) -> CopyPlan {
         let d = Desired::from_source(src, "rciis-aws", "mm2-user-aws", "rciis-prod");
         let (ownership, recorded, rotated, drifted) = match &target {
             Some(t) => judge(t, &d),

@@ -9,11 +9,13 @@
 //! | [`export`] | Service / ServiceExport manifests, conflict check, Flux detection, apply |
 //! | [`resolve`] | the resolve report: per-context facts and findings with next steps |
 //! | [`apply`] | server-side apply with an idempotency check first |
+//! | [`outcome`] | the schema-tagged documents `copy-secret` and `export` print with `-o json\|yaml` |
 
 pub mod apply;
 pub mod copy_secret;
 pub mod export;
 pub mod members;
+pub mod outcome;
 pub mod resolve;
 pub mod secret;
 

@@ -343,7 +343,6 @@ pub mod base64_engine {
 
 /// Key-level difference between the target as it is and as it will be. Names only.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
 pub struct KeyDiff {
     pub added: Vec<String>,
     pub removed: Vec<String>,
@@ -376,7 +375,6 @@ pub fn diff_keys<V: PartialEq>(before: &BTreeMap<String, V>, after: &BTreeMap<St
 
 /// Everything that differs between a target Secret and the desired copy.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
 pub struct SecretDiff {
     /// `data` keys.
     pub data: KeyDiff,

@@ -44,12 +44,7 @@ fn golden(name: &str, actual: &str) {
     let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("testdata/convert/golden")
         .join(name);
-    if std::env::var_os("UPDATE_GOLDEN").is_some() {
-        std::fs::write(&p, actual).unwrap();
-    }
-    let expected = std::fs::read_to_string(&p)
-        .unwrap_or_else(|e| panic!("{}: {e} (UPDATE_GOLDEN=1 writes it)", p.display()));
-    assert_eq!(actual, expected, "golden file {} differs", p.display());
+    crate::golden::assert_golden(&p, actual);
 }
 
 // ------------------------------------------------------------------ the runbook, layout fix

@@ -258,15 +258,7 @@ mod tests {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("testdata/doctor")
             .join(name);
-        if std::env::var_os("UPDATE_GOLDEN").is_some() {
-            std::fs::write(&path, actual).unwrap();
-        }
-        let expected = std::fs::read_to_string(&path)
-            .unwrap_or_else(|e| panic!("{}: {e} (UPDATE_GOLDEN=1 writes it)", path.display()));
-        assert_eq!(
-            actual, expected,
-            "golden {name} differs (UPDATE_GOLDEN=1 rewrites it)"
-        );
+        crate::golden::assert_golden(&path, actual);
     }
 
     #[test]

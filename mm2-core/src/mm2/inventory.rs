@@ -29,7 +29,8 @@ pub struct Mm2Object {
 }
 
 impl Mm2Object {
-    fn from_dynamic(context: &str, ar: &ApiResource, obj: DynamicObject) -> Result<Self> {
+    /// The typed views of `obj`, read in `context` at `ar`'s version.
+    pub fn from_dynamic(context: &str, ar: &ApiResource, obj: DynamicObject) -> Result<Self> {
         let name = obj.metadata.name.clone().unwrap_or_default();
         let namespace = obj.metadata.namespace.clone().unwrap_or_default();
         let spec = Mm2Spec::parse(obj.data.get("spec").unwrap_or(&serde_json::Value::Null)).map_err(|e| {

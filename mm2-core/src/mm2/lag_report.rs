@@ -79,37 +79,93 @@ pub async fn build(topo: &Topology, only: &[Direction], opts: &LagOptions) -> La
         dirs = only.to_vec();
     }
     let reports = futures::future::join_all(dirs.iter().map(|d| direction_report(topo, d, opts))).await;
-    let severity = Severity::worst_of(reports.iter().map(|r| r.evaluation.severity));
-    let severity = if reports.is_empty() {
+    report(reports, opts)
+}
+
+/// The whole report from its directions: the worst severity, UNKNOWN when there is none.
+pub fn report(directions: Vec<DirectionLagReport>, opts: &LagOptions) -> LagReport {
+    let severity = if directions.is_empty() {
         Severity::Unknown
     } else {
-        severity
+        Severity::worst_of(directions.iter().map(|r| r.evaluation.severity))
     };
     LagReport {
         schema: SCHEMA,
         severity,
         thresholds: opts.thresholds,
-        directions: reports,
+        directions,
     }
 }
 
-async fn direction_report(topo: &Topology, d: &Direction, opts: &LagOptions) -> DirectionLagReport {
-    let (source, prometheus) = match &opts.prometheus {
+/// Where the figures come from: `pod-proxy`, or `prometheus` with its URL.
+fn source_of(opts: &LagOptions) -> (&'static str, Option<String>) {
+    match &opts.prometheus {
         Some(p) => (SOURCE_PROMETHEUS, Some(p.url.clone())),
         None => (SOURCE_POD_PROXY, None),
-    };
-    let empty = |error: Problem| DirectionLagReport {
+    }
+}
+
+/// A direction whose figures could not be read: UNKNOWN, with the error as its one reason.
+pub fn unread(d: &Direction, error: Problem, opts: &LagOptions) -> DirectionLagReport {
+    let (source, prometheus) = source_of(opts);
+    DirectionLagReport {
         direction: d.to_string(),
         context: error.context.clone(),
         mm2: None,
         namespace: None,
         source,
-        prometheus: prometheus.clone(),
+        prometheus,
         evaluation: unknown(d, error.message.clone()),
         lag: None,
         advice: vec![],
         error: Some(error),
-    };
+    }
+}
+
+/// Judge the scrapes of the MM2 that runs `d` (mirror `mirror_index` of its spec): aggregate,
+/// evaluate against the thresholds, never call a frozen figure OK, advise on missing metrics, then
+/// apply `--topic` and `--top` (after judging, so a filter never hides what the verdict is about).
+pub fn judge(
+    d: &Direction,
+    mm2: &Mm2Object,
+    mirror_index: usize,
+    scrapes: &[PodScrape],
+    opts: &LagOptions,
+) -> DirectionLagReport {
+    let (source, prometheus) = source_of(opts);
+    let mut lag = lag::aggregate_direction(d, scrapes);
+    lag::sort_worst_first(&mut lag.partitions);
+    let mut evaluation = lag::evaluate(&lag, &opts.thresholds);
+    if let Some(note) = frozen_figures(mm2, mirror_index, d) {
+        evaluation.reasons.push(note);
+        // A frozen figure is never "OK": nothing is known about what is behind now.
+        if evaluation.severity == Severity::Ok {
+            evaluation.severity = Severity::Unknown;
+        }
+    }
+    let advice = lag::advise(&lag);
+    if let Some(re) = &opts.topic {
+        lag::filter_topics(&mut lag.partitions, re);
+    }
+    if let Some(n) = opts.top {
+        lag::top(&mut lag.partitions, n);
+    }
+    DirectionLagReport {
+        direction: d.to_string(),
+        context: Some(mm2.context.clone()),
+        mm2: Some(mm2.name.clone()),
+        namespace: Some(mm2.namespace.clone()),
+        source,
+        prometheus,
+        evaluation,
+        lag: Some(lag),
+        advice,
+        error: None,
+    }
+}
+
+async fn direction_report(topo: &Topology, d: &Direction, opts: &LagOptions) -> DirectionLagReport {
+    let empty = |error: Problem| unread(d, error, opts);
     let cands = crate::mm2::serving::candidates(topo, d);
     let Some(first) = cands.first() else {
         let err = topo.problem_for(d).map(Problem::from_error).unwrap_or(Problem {
@@ -154,35 +210,7 @@ async fn direction_report(topo: &Topology, d: &Direction, opts: &LagOptions) -> 
             Err(e) => return empty(Problem::from_error(&e)),
         },
     };
-    let mut lag = lag::aggregate_direction(d, &scrapes);
-    lag::sort_worst_first(&mut lag.partitions);
-    let mut evaluation = lag::evaluate(&lag, &opts.thresholds);
-    if let Some(note) = frozen_figures(mm2, route.mirror_index, d) {
-        evaluation.reasons.push(note);
-        // A frozen figure is never "OK": nothing is known about what is behind now.
-        if evaluation.severity == Severity::Ok {
-            evaluation.severity = Severity::Unknown;
-        }
-    }
-    let advice = lag::advise(&lag);
-    if let Some(re) = &opts.topic {
-        lag::filter_topics(&mut lag.partitions, re);
-    }
-    if let Some(n) = opts.top {
-        lag::top(&mut lag.partitions, n);
-    }
-    DirectionLagReport {
-        direction: d.to_string(),
-        context: Some(mm2.context.clone()),
-        mm2: Some(mm2.name.clone()),
-        namespace: Some(mm2.namespace.clone()),
-        source,
-        prometheus,
-        evaluation,
-        lag: Some(lag),
-        advice,
-        error: None,
-    }
+    judge(d, mm2, route.mirror_index, &scrapes, opts)
 }
 
 /// Scrape every pod of an MM2 concurrently; each failure is kept with its reason.

@@ -29,6 +29,38 @@ fn assert_code(o: &Out, code: i32) {
     assert_eq!(o.code, code, "{o}");
 }
 
+/// `copy-secret mm2-user --from rciis-aws --to rciis-proxmox --as AS -n NS`: aws's MM2 user to
+/// proxmox, one Secret.
+fn aws_user_to_proxmox<'a>(as_name: &'a str, ns: &'a str) -> Vec<&'a str> {
+    vec![
+        "copy-secret",
+        MM2_USER,
+        "--from",
+        "rciis-aws",
+        "--to",
+        "rciis-proxmox",
+        "--as",
+        as_name,
+        "-n",
+        ns,
+    ]
+}
+
+/// `export --kafka kafka-rciis-prod --as NAME --context rciis-proxmox -n NS`.
+fn kafka_export_from_proxmox<'a>(name: &'a str, ns: &'a str) -> Vec<&'a str> {
+    vec![
+        "export",
+        "--kafka",
+        "kafka-rciis-prod",
+        "--as",
+        name,
+        "--context",
+        "rciis-proxmox",
+        "-n",
+        ns,
+    ]
+}
+
 fn b64(input: &[u8]) -> String {
     mm2_core::clusterset::secret::base64_engine::encode(input)
 }
@@ -156,18 +188,7 @@ async fn copy_survives_the_target_gc_while_the_runbook_jq_copy_is_collected() {
     assert_eq!(src_owner, vec![kafka_user_uid("aws", ns).await]);
     assert_ne!(kafka_user_uid("proxmox", ns).await, src_owner[0]);
 
-    let o = cs(&[
-        "copy-secret",
-        MM2_USER,
-        "--from",
-        "rciis-aws",
-        "--to",
-        "rciis-proxmox",
-        "--as",
-        "mm2-user-aws",
-        "-n",
-        ns,
-    ]);
+    let o = cs(&aws_user_to_proxmox("mm2-user-aws", ns));
     assert_code(&o, 0);
     assert_no_secret(&o, &pw);
     assert!(o.stdout.contains("created"), "{o}");
@@ -276,18 +297,7 @@ async fn copy_is_idempotent_detects_rotation_and_shows_key_diffs() {
     let rv_after = rotated.metadata.resource_version.unwrap();
 
     // --diff and both dry runs name keys, never values, and write nothing.
-    let args = [
-        "copy-secret",
-        MM2_USER,
-        "--from",
-        "rciis-aws",
-        "--to",
-        "rciis-proxmox",
-        "--as",
-        "mm2-user-aws",
-        "-n",
-        ns,
-    ];
+    let args = aws_user_to_proxmox("mm2-user-aws", ns);
     let d = cs(&[&args[..], &["--diff"]].concat());
     assert_code(&d, 0);
     assert_no_secret(&d, &pw);
@@ -306,7 +316,19 @@ async fn copy_is_idempotent_detects_rotation_and_shows_key_diffs() {
     }
     let json = cs(&[&args[..], &["--diff", "-o", "json"]].concat());
     assert_no_secret(&json, &pw);
-    assert_eq!(json.json()[0]["diff"]["data"]["changed"][0], "password", "{json}");
+    let doc = json.json();
+    assert_eq!(doc["schema"], "kubectl-clusterset.dev/copy-secret/v1", "{json}");
+    assert_eq!(doc["diff_only"], true, "{json}");
+    assert_eq!(
+        doc["copies"][0]["action"],
+        Value::Null,
+        "--diff writes nothing: {json}"
+    );
+    assert_eq!(
+        doc["copies"][0]["diff"]["data"]["changed"][0], "password",
+        "{json}"
+    );
+    assert_eq!(doc["copies"][0]["rotated"]["to"], rv_after.as_str(), "{json}");
     assert_eq!(
         get_secret("proxmox", ns, "mm2-user-aws")
             .await
@@ -388,32 +410,9 @@ async fn mm2_sync_refuses_the_runbook_hand_made_copy_then_force_replaces() {
         ..Default::default()
     };
     secrets("proxmox", ns).await.create(&pp, &hand).await.unwrap();
-    let o = cs(&[
-        "copy-secret",
-        MM2_USER,
-        "--from",
-        "rciis-aws",
-        "--to",
-        "rciis-proxmox",
-        "--as",
-        "mm2-user-aws",
-        "-n",
-        ns,
-    ]);
+    let o = cs(&aws_user_to_proxmox("mm2-user-aws", ns));
     assert_code(&o, 6);
-    let d = cs(&[
-        "copy-secret",
-        MM2_USER,
-        "--from",
-        "rciis-aws",
-        "--to",
-        "rciis-proxmox",
-        "--as",
-        "mm2-user-aws",
-        "-n",
-        ns,
-        "--diff",
-    ]);
+    let d = cs(&[&aws_user_to_proxmox("mm2-user-aws", ns)[..], &["--diff"]].concat());
     assert_code(&d, 0);
     assert_no_secret(&d, &pw);
     assert!(
@@ -617,20 +616,12 @@ fn svc_ar() -> kube::api::ApiResource {
 async fn export_is_idempotent_prints_manifests_and_warns_on_conflict() {
     let ns = "t-cs-export";
     fresh(ns).await;
-    // -o yaml: the runbook's manifests, nothing applied, Flux named.
+    // --print-manifests: the runbook's manifests, nothing applied, Flux named.
     let y = cs(&[
-        "export",
-        "--kafka",
-        "kafka-rciis-prod",
-        "--as",
-        "kafka-bootstrap-x",
-        "--context",
-        "rciis-proxmox",
-        "-n",
-        ns,
-        "-o",
-        "yaml",
-    ]);
+        &kafka_export_from_proxmox("kafka-bootstrap-x", ns)[..],
+        &["--print-manifests"],
+    ]
+    .concat());
     assert_code(&y, 0);
     assert_eq!(y.stdout.matches("---\n").count(), 2, "{y}");
     for s in [
@@ -652,17 +643,7 @@ async fn export_is_idempotent_prints_manifests_and_warns_on_conflict() {
     assert!(svcs.get_opt("kafka-bootstrap-x").await.unwrap().is_none());
 
     // Dry run writes nothing; apply creates; a second apply changes nothing.
-    let args = [
-        "export",
-        "--kafka",
-        "kafka-rciis-prod",
-        "--as",
-        "kafka-bootstrap-x",
-        "--context",
-        "rciis-proxmox",
-        "-n",
-        ns,
-    ];
+    let args = kafka_export_from_proxmox("kafka-bootstrap-x", ns);
     let d = cs(&[&args[..], &["--dry-run=server"]].concat());
     assert_code(&d, 0);
     assert!(svcs.get_opt("kafka-bootstrap-x").await.unwrap().is_none());
@@ -741,6 +722,172 @@ async fn export_is_idempotent_prints_manifests_and_warns_on_conflict() {
             && !o.stdout.contains("service/"),
         "{o}"
     );
+}
+
+/// `-o json`: stdout is one document (the whole of it parses as JSON), every human line is on
+/// stderr, and the document says what the run did — for real, in both dry runs and unchanged.
+#[tokio::test]
+async fn copy_secret_prints_one_schema_document_per_run() {
+    let ns = "t-cs-json-copy";
+    let rb = fresh(ns).await;
+    let pw = [rb.password("aws"), rb.password("proxmox")];
+    let doc = |args: &[&str]| {
+        let o = cs(&[args, &["-o", "json"]].concat());
+        assert_code(&o, 0);
+        assert_no_secret(&o, &pw);
+        assert!(o.stderr.contains("► copying"), "human lines go to stderr: {o}");
+        let j = o.json();
+        assert_eq!(j["schema"], "kubectl-clusterset.dev/copy-secret/v1", "{o}");
+        (o, j)
+    };
+    let actions = |j: &Value| -> Vec<String> {
+        j["copies"]
+            .as_array()
+            .expect("copies")
+            .iter()
+            .map(|c| c["action"].as_str().unwrap_or("?").to_string())
+            .collect()
+    };
+
+    let (o, j) = doc(&["copy-secret", "--mm2", "-n", ns]);
+    assert_eq!(j["dry_run"], "none", "{o}");
+    assert_eq!(j["diff_only"], false, "{o}");
+    assert_eq!(actions(&j), ["created", "created"], "{o}");
+    let copy = j["copies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["target"]["name"] == "mm2-user-aws")
+        .unwrap_or_else(|| panic!("the copy of aws's user: {o}"));
+    assert_eq!(copy["source"]["context"], "rciis-aws", "{o}");
+    assert_eq!(copy["source"]["name"], MM2_USER, "{o}");
+    assert_eq!(copy["target"]["context"], "rciis-proxmox", "{o}");
+    assert_eq!(copy["written"], true, "{o}");
+    assert_eq!(copy["keys"], json!(["password", "sasl.jaas.config"]), "{o}");
+    assert!(
+        copy["content_hash"].as_str().unwrap().starts_with("sha256:"),
+        "{o}"
+    );
+    let live = get_secret("proxmox", ns, "mm2-user-aws").await.expect("copied");
+    assert_eq!(
+        copy["target"]["resource_version"].as_str(),
+        live.metadata.resource_version.as_deref(),
+        "{o}"
+    );
+    assert_eq!(
+        annotation(&live, "content-hash").as_deref(),
+        copy["content_hash"].as_str(),
+        "{o}"
+    );
+
+    let (o, j) = doc(&["copy-secret", "--mm2", "-n", ns]);
+    assert_eq!(actions(&j), ["unchanged", "unchanged"], "{o}");
+    assert!(
+        j["copies"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["written"] == false),
+        "{o}"
+    );
+
+    let one = aws_user_to_proxmox("mm2-user-json", ns);
+    for (mode, dry_run, action) in [
+        ("--dry-run=client", "client", "would-create"),
+        ("--dry-run=server", "server", "server-dry-run-create"),
+    ] {
+        let (o, j) = doc(&[&one[..], &[mode]].concat());
+        assert_eq!(j["dry_run"], dry_run, "{o}");
+        assert_eq!(actions(&j), [action], "{o}");
+        assert_eq!(j["copies"][0]["written"], false, "{o}");
+        assert_eq!(j["copies"][0]["target"]["resource_version"], Value::Null, "{o}");
+    }
+    assert!(
+        get_secret("proxmox", ns, "mm2-user-json").await.is_none(),
+        "dry runs write nothing"
+    );
+    let y = cs(&[&one[..], &["--dry-run=client", "-o", "yaml"]].concat());
+    assert_code(&y, 0);
+    assert!(
+        y.stdout
+            .starts_with("schema: kubectl-clusterset.dev/copy-secret/v1\n")
+            && !y.stdout.contains("\n---"),
+        "one YAML document: {y}"
+    );
+}
+
+#[tokio::test]
+async fn export_prints_one_schema_document_per_run() {
+    let ns = "t-cs-json-export";
+    fresh(ns).await;
+    let args = [
+        &kafka_export_from_proxmox("kafka-bootstrap-json", ns)[..],
+        &["-o", "json"],
+    ]
+    .concat();
+    let doc = |extra: &[&str]| {
+        let o = cs(&[&args[..], extra].concat());
+        assert_code(&o, 0);
+        assert!(o.stderr.contains("► exporting"), "human lines go to stderr: {o}");
+        let j = o.json();
+        assert_eq!(j["schema"], "kubectl-clusterset.dev/export/v1", "{o}");
+        assert_eq!(j["context"], "rciis-proxmox", "{o}");
+        assert_eq!(j["namespace"], ns, "{o}");
+        assert_eq!(
+            j["dns"],
+            format!("kafka-bootstrap-json.{ns}.svc.clusterset.local"),
+            "{o}"
+        );
+        assert_eq!(j["manifests"].as_array().map(Vec::len), Some(2), "{o}");
+        let objects: Vec<(String, String)> = j["objects"]
+            .as_array()
+            .expect("objects")
+            .iter()
+            .map(|x| {
+                (
+                    x["kind"].as_str().unwrap_or("?").to_string(),
+                    x["action"].as_str().unwrap_or("?").to_string(),
+                )
+            })
+            .collect();
+        (o, j, objects)
+    };
+    let both = |action: &str| {
+        vec![
+            ("Service".to_string(), action.to_string()),
+            ("ServiceExport".to_string(), action.to_string()),
+        ]
+    };
+    let svcs = dyn_api("proxmox", ns, &svc_ar()).await;
+
+    for (mode, dry_run, action) in [
+        ("--dry-run=client", "client", "would-create"),
+        ("--dry-run=server", "server", "server-dry-run-create"),
+    ] {
+        let (o, j, objects) = doc(&[mode]);
+        assert_eq!(j["dry_run"], dry_run, "{o}");
+        assert_eq!(objects, both(action), "{o}");
+    }
+    assert!(
+        svcs.get_opt("kafka-bootstrap-json").await.unwrap().is_none(),
+        "dry runs write nothing"
+    );
+
+    let (o, j, objects) = doc(&[]);
+    assert_eq!(j["dry_run"], "none", "{o}");
+    assert_eq!(objects, both("created"), "{o}");
+    assert!(
+        j["flux_kustomization"].is_string(),
+        "the runbook's namespace is Flux-managed: {o}"
+    );
+    assert!(svcs.get_opt("kafka-bootstrap-json").await.unwrap().is_some());
+    let (o, _, objects) = doc(&[]);
+    assert_eq!(objects, both("unchanged"), "{o}");
+
+    // The GitOps path prints manifests, not the outcome: asking for both is a usage error.
+    let o = cs(&[&args[..], &["--print-manifests"]].concat());
+    assert_code(&o, 2);
+    assert!(o.stdout.is_empty(), "{o}");
 }
 
 /// Write ServiceExport conditions the way Cilium's MID generation does.

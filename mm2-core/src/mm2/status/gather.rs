@@ -17,6 +17,8 @@ pub struct Mm2Facts {
     pub flux: Option<FluxReport>,
     /// `--live`: Connect's answer through the pod proxy.
     pub live: Option<LiveFacts>,
+    /// When the facts were read: the conditions' ages count from here.
+    pub now: std::time::SystemTime,
 }
 
 /// Connect's `GET /connectors?expand=status`, asked through the pod proxy.
@@ -46,6 +48,7 @@ pub async fn gather(cc: &ContextClient, mm2: &Mm2Object, live: bool) -> Mm2Facts
         secrets,
         flux,
         live,
+        now: std::time::SystemTime::now(),
     }
 }
 

@@ -14,7 +14,10 @@ pub mod rules;
 
 pub use gather::{Mm2Facts, flux_report, gather};
 pub use report::*;
-pub use rules::{compare_live, connector_reports, direction_verdict, duplicate_findings, judge, mm2_report};
+pub use rules::{
+    compare_live, connector_reports, direction_verdict, duplicate_findings, judge, judge_mm2,
+    judged_direction, unread_direction,
+};
 
 use crate::direction::Direction;
 use crate::mm2::serving;
@@ -87,7 +90,7 @@ async fn direction_status(topo: &Topology, d: &Direction, live: bool) -> Directi
         // Not found: explain with the problem of a context this direction could run in.
         let ctx = topo.context_of(&d.target).or(topo.context_of(&d.source));
         if let Some(err) = topo.problem_for(d) {
-            return base(Verdict::of_error(err), Some(Problem::from_error(err)), None);
+            return unread_direction(d, err);
         }
         let msg = format!("no KafkaMirrorMaker2 runs {d} in the contexts asked");
         return base(
@@ -107,14 +110,10 @@ async fn direction_status(topo: &Topology, d: &Direction, live: bool) -> Directi
         return base(Verdict::Degraded, None, None);
     };
     let facts = gather(cc, first.mm2, live).await;
-    let mut report = mm2_report(first.mm2, first.route, facts);
+    let report = judge_mm2(first.mm2, first.route, facts);
     let others: Vec<OtherMm2> = cands[1..]
         .iter()
         .map(|c| OtherMm2::new(c.mm2, c.rejection.clone()))
         .collect();
-    report.findings.extend(duplicate_findings(d, &report, &others));
-    let verdict = direction_verdict(&report);
-    let mut out = base(verdict, None, Some(report));
-    out.also_served_by = others;
-    out
+    judged_direction(d, report, others)
 }

@@ -173,7 +173,8 @@ pub struct ConditionReport {
 }
 
 impl ConditionReport {
-    pub fn of(c: &Condition) -> Self {
+    /// The condition with its age at `now`.
+    pub fn of(c: &Condition, now: std::time::SystemTime) -> Self {
         ConditionReport {
             type_: c.type_.clone(),
             status: c.status.clone(),
@@ -183,7 +184,7 @@ impl ConditionReport {
             age: c
                 .last_transition_time
                 .as_deref()
-                .and_then(|t| crate::output::age(t, std::time::SystemTime::now())),
+                .and_then(|t| crate::output::age(t, now)),
         }
     }
 }

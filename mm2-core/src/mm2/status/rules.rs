@@ -4,6 +4,7 @@
 use super::gather::{LiveFacts, Mm2Facts};
 use super::report::*;
 use crate::direction::Direction;
+use crate::error::Error;
 use crate::mm2::inventory::Mm2Object;
 use crate::mm2::layout::{self, Rejection};
 use crate::resources::condition;
@@ -34,8 +35,9 @@ pub fn duplicate_findings(d: &Direction, primary: &Mm2Report, others: &[OtherMm2
     out
 }
 
-/// The report for one MM2 route, from the object and what was read about it (pure).
-pub fn mm2_report(mm2: &Mm2Object, route: &Route, facts: Mm2Facts) -> Mm2Report {
+/// Judge one MM2 from its object and the facts read around it: every finding, in the order a
+/// reader needs them (a rejection first, then the status, workers, connectors and Secrets). Pure.
+pub fn judge_mm2(mm2: &Mm2Object, route: &Route, facts: Mm2Facts) -> Mm2Report {
     let d = &route.direction;
     let spec = &mm2.spec;
     let status = mm2.status.clone().unwrap_or_default();
@@ -68,6 +70,7 @@ pub fn mm2_report(mm2: &Mm2Object, route: &Route, facts: Mm2Facts) -> Mm2Report 
         secrets,
         flux,
         live,
+        now,
     } = facts;
     let (pods, ready_pods) = match pods {
         Ok(p) => p,
@@ -83,12 +86,12 @@ pub fn mm2_report(mm2: &Mm2Object, route: &Route, facts: Mm2Facts) -> Mm2Report 
         pods,
     };
     let ready = condition(&status.conditions, "Ready").or_else(|| condition(&status.conditions, "NotReady"));
-    let ready_report = ready.map(ConditionReport::of);
+    let ready_report = ready.map(|c| ConditionReport::of(c, now));
     let conditions: Vec<ConditionReport> = status
         .conditions
         .iter()
         .filter(|c| c.type_ != "Ready" && c.type_ != "NotReady")
-        .map(ConditionReport::of)
+        .map(|c| ConditionReport::of(c, now))
         .collect();
 
     match ready {
@@ -264,6 +267,35 @@ pub fn connector_reports(
         .collect()
 }
 
+/// A direction that could not be read because of `err`: its verdict is the error's (what is
+/// unknown is never degraded), the error its one line.
+pub fn unread_direction(d: &Direction, err: &Error) -> DirectionStatus {
+    DirectionStatus {
+        direction: d.to_string(),
+        source: d.source.clone(),
+        target: d.target.clone(),
+        verdict: Verdict::of_error(err),
+        error: Some(Problem::from_error(err)),
+        mm2: None,
+        also_served_by: Vec::new(),
+    }
+}
+
+/// The direction run by the MM2 of `report`, with the other MM2s that also name it: a rejected
+/// MM2 makes it invalid, any finding degraded.
+pub fn judged_direction(d: &Direction, mut report: Mm2Report, others: Vec<OtherMm2>) -> DirectionStatus {
+    report.findings.extend(duplicate_findings(d, &report, &others));
+    DirectionStatus {
+        direction: d.to_string(),
+        source: d.source.clone(),
+        target: d.target.clone(),
+        verdict: direction_verdict(&report),
+        error: None,
+        mm2: Some(report),
+        also_served_by: others,
+    }
+}
+
 /// The verdict of a direction served by `report`: invalid when rejected, healthy when nothing was
 /// found, else degraded.
 pub fn direction_verdict(report: &Mm2Report) -> Verdict {
@@ -376,6 +408,7 @@ mod tests {
             }],
             flux: None,
             live: None,
+            now: std::time::SystemTime::now(),
         }
     }
 
@@ -395,7 +428,7 @@ mod tests {
             "aws",
             ready_status(json!([{"id": 0, "state": "RUNNING", "worker_id": "w"}])),
         );
-        let r = mm2_report(&m, &route(), facts());
+        let r = judge_mm2(&m, &route(), facts());
         assert_eq!(r.findings, Vec::<String>::new());
         assert_eq!(direction_verdict(&r), Verdict::Healthy);
         assert_eq!(r.connectors.len(), 2);
@@ -411,7 +444,7 @@ mod tests {
                    "reason": "InvalidResourceException",
                    "message": "The .spec.mirrors[].targetCluster alias is not the same as the actual target cluster alias."}]}),
         );
-        let r = mm2_report(&m, &route(), facts());
+        let r = judge_mm2(&m, &route(), facts());
         assert_eq!(direction_verdict(&r), Verdict::Invalid);
         assert!(r.connectors.is_empty());
         assert_eq!(r.findings.len(), 1, "{:?}", r.findings);
@@ -430,7 +463,7 @@ mod tests {
             ready_status(json!([{"id": 0, "state": "FAILED", "worker_id": "w",
                                  "trace": "org.apache.kafka.common.errors.SaslAuthenticationException: bad creds\n\tat x"}])),
         );
-        let r = mm2_report(&m, &route(), facts());
+        let r = judge_mm2(&m, &route(), facts());
         assert_eq!(direction_verdict(&r), Verdict::Degraded);
         let f = r.findings.join("\n");
         assert!(f.contains("task 0: FAILED"), "{f}");
@@ -448,7 +481,7 @@ mod tests {
         let mut f = facts();
         f.pods = Err("forbidden: cannot list pods in rciis-aws".into());
         f.secrets[0].present = Some(false);
-        let r = mm2_report(&m, &route(), f);
+        let r = judge_mm2(&m, &route(), f);
         let text = r.findings.join("\n");
         assert!(text.contains("cannot list pods: forbidden"), "{text}");
         assert!(
@@ -471,7 +504,7 @@ mod tests {
                 "proxmox->aws.MirrorSourceConnector": {"status": {"connector": {"state": "PAUSED"}, "tasks": [{"id": 0, "state": "PAUSED"}]}},
                 "proxmox->aws.MirrorCheckpointConnector": {"status": {"connector": {"state": "RUNNING"}, "tasks": [{"id": 0, "state": "RUNNING"}]}}})),
         });
-        let r = mm2_report(&m, &route(), f);
+        let r = judge_mm2(&m, &route(), f);
         let text = r.findings.join("\n");
         assert!(
             text.contains(
@@ -489,7 +522,7 @@ mod tests {
             pod: "mm2-proxmox-to-aws-mirrormaker2-0".into(),
             body: Err("connection refused".into()),
         });
-        let r = mm2_report(&m, &route(), f);
+        let r = judge_mm2(&m, &route(), f);
         assert!(r.findings.is_empty(), "{:?}", r.findings);
         assert_eq!(r.live.unwrap().error.as_deref(), Some("connection refused"));
     }
@@ -505,7 +538,7 @@ mod tests {
             v
         })
         .unwrap();
-        let r = mm2_report(&m, &route(), facts());
+        let r = judge_mm2(&m, &route(), facts());
         let text = r.findings.join("\n");
         assert!(text.contains("reconciliation is paused"), "{text}");
         assert!(!text.contains("not yet reconciled"), "{text}");

@@ -85,13 +85,14 @@ fn starts(ns: &str, name: &str) -> (usize, usize) {
 /// fails the MirrorSourceConnector's task (the connector and the checkpoint connector stay
 /// RUNNING). (A `max.message.bytes` below one record is no good fault: Kafka 4.1's producer
 /// splits the one-record batch again and again until its network thread overflows its stack, and
-/// the task hangs RUNNING.) With nothing failed `restart` writes
-/// nothing; while reconciliation is paused it is refused; once the fault is gone,
-/// `restart --failed-only` brings the task back through Strimzi's annotation, and Connect's own
-/// view shows that only the failed task was restarted: the operator's call carried
-/// `onlyFailed=true` (Connect's request log) and the worker started one task and no connector
-/// (its log, and its connector-startup counter in the real exporter). `restart --task 0` goes
-/// through the task annotation to Connect's task restart. At 0 replicas it is refused too.
+/// the task hangs RUNNING.)
+///
+/// With nothing failed `restart` writes nothing; a bad annotation, paused reconciliation and 0
+/// replicas are refused. Once the fault is gone, `restart --failed-only` brings the task back
+/// through Strimzi's annotation, and Connect's own view shows that only the failed task was
+/// restarted: the operator's call carried `onlyFailed=true` (Connect's request log) and the
+/// worker started one task and no connector (its log, and its connector-startup counter in the
+/// real exporter). `restart --task 0` goes through the task annotation to Connect's task restart.
 #[tokio::test]
 async fn real_failed_task_restart_failed_only_brings_it_back_and_leaves_the_rest_alone() {
     let _one = SERIAL.lock().await;

@@ -38,6 +38,11 @@ pub struct LagArgs {
     /// Refresh every INTERVAL (default 5s) until Ctrl-C, with catch-up rate and ETA
     #[arg(long, value_name = "INTERVAL", num_args = 0..=1, default_missing_value = "5s", value_parser = parse_duration)]
     pub watch: Option<Duration>,
+    /// With --watch: stop after the first refresh in which every direction is 0 records behind
+    /// (a frozen or unknown figure never counts), exiting with that refresh's code; for scripts
+    /// that wait for a catch-up (bound it with `timeout`)
+    #[arg(long, requires = "watch")]
+    pub until_caught_up: bool,
     /// Read the metrics from a Prometheus HTTP API instead of scraping each pod through the pod
     /// proxy. URL forms: `http://HOST:PORT[/PREFIX]` (plain HTTP from this machine; https is not
     /// supported) or `k8s://NAMESPACE/SERVICE:PORT[/PREFIX]` (alias `service:`), reached through the
@@ -147,12 +152,25 @@ async fn lag(g: &GlobalArgs, a: &LagArgs) -> Result<u8> {
             mm2_core::hprint!("{text}");
         }
         code = report.severity.exit_code() as u8;
+        if a.until_caught_up && caught_up(&report) {
+            return Ok(code);
+        }
         prev = Some((report, now));
         tokio::select! {
             _ = tokio::time::sleep(interval) => {}
             _ = &mut interrupted => return Ok(code),
         }
     }
+}
+
+/// Every direction reports 0 records behind from a figure it trusts (an UNKNOWN direction, e.g.
+/// one whose paused source froze its records-lag, is not caught up whatever its figure says).
+fn caught_up(report: &LagReport) -> bool {
+    !report.directions.is_empty()
+        && report
+            .directions
+            .iter()
+            .all(|d| d.evaluation.severity != Severity::Unknown && d.evaluation.records_behind == Some(0.0))
 }
 
 fn print_report(fmt: OutputFormat, report: &LagReport, prev: Option<(&LagReport, Duration)>) {
@@ -460,5 +478,59 @@ mod tests {
         );
         let r = render_report("unreachable", vec![unread, judged(&running(), copied())], false);
         assert_eq!(r.severity, Severity::Unknown);
+    }
+}
+
+/// `--watch --until-caught-up`: when a watch may stop.
+#[cfg(test)]
+mod watch_tests {
+    use super::*;
+    use mm2_core::lag::{Evaluation, Thresholds};
+    use mm2_core::mm2::lag_report::DirectionLagReport;
+
+    fn direction(severity: Severity, records_behind: Option<f64>) -> DirectionLagReport {
+        DirectionLagReport {
+            direction: "proxmox->aws".into(),
+            context: None,
+            mm2: None,
+            namespace: None,
+            source: "pod-proxy",
+            prometheus: None,
+            evaluation: Evaluation {
+                source: "proxmox".into(),
+                target: "aws".into(),
+                severity,
+                basis: None,
+                records_behind,
+                max_partition_records_lag: None,
+                max_latency_ms: None,
+                reasons: vec![],
+            },
+            lag: None,
+            advice: vec![],
+            error: None,
+        }
+    }
+
+    fn report(directions: Vec<DirectionLagReport>) -> LagReport {
+        LagReport {
+            schema: "t",
+            severity: Severity::Ok,
+            thresholds: Thresholds::default(),
+            directions,
+        }
+    }
+
+    #[test]
+    fn caught_up_needs_every_direction_at_zero_from_a_trusted_figure() {
+        assert!(caught_up(&report(vec![direction(Severity::Ok, Some(0.0))])));
+        assert!(!caught_up(&report(vec![
+            direction(Severity::Ok, Some(0.0)),
+            direction(Severity::Ok, Some(3.0))
+        ])));
+        // A paused source's frozen 0 is UNKNOWN: not a catch-up.
+        assert!(!caught_up(&report(vec![direction(Severity::Unknown, Some(0.0))])));
+        assert!(!caught_up(&report(vec![direction(Severity::Ok, None)])));
+        assert!(!caught_up(&report(vec![])));
     }
 }

@@ -8,8 +8,9 @@
 //! `restartAnnotationIsValid`, `getRestartTaskAnnotationTaskID`, `getConnectorOffsetsOperation`,
 //! `getConnectorOffsetsConfigMapEntryKey`) at tag 0.51.0:
 //! - per connector, offsets first, then restart, then task restart;
-//! - the operator calls the Connect REST double of a worker over HTTP, exactly as
-//!   `KafkaConnectApiImpl` does (`POST /connectors/<n>/restart?includeTasks=..&onlyFailed=..`,
+//! - the operator calls Connect over HTTP, exactly as `KafkaConnectApiImpl` does: the real Connect
+//!   workers of a CR annotated `test.mm2.dev/kafka: real` ([`crate::kafka::mm2`]), else the REST
+//!   double of a simulated pod (`POST /connectors/<n>/restart?includeTasks=..&onlyFailed=..`,
 //!   `POST /connectors/<n>/tasks/<id>/restart`, `GET /connectors/<n>/offsets`, with `->` sent as
 //!   `%2D%3E`), so tests can assert the request;
 //! - an annotation is removed only after Connect answered 202/204 (200 for offsets); otherwise a
@@ -21,7 +22,7 @@
 //! `test.mm2.dev/fail-persistent: "true"` says the fault survives restarts.
 
 use std::collections::BTreeMap;
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
 use anyhow::{Result, anyhow};
@@ -29,7 +30,6 @@ use k8s_openapi::api::core::v1::ConfigMap;
 use kube::Client;
 use kube::api::{Api, DynamicObject, Patch, PatchParams, PostParams};
 use serde_json::{Value, json};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::bed::PodIps;
 use crate::crds;
@@ -42,6 +42,9 @@ pub const CONNECTOR_OFFSETS: &str = "strimzi.io/connector-offsets";
 pub const MIRRORMAKER_CONNECTOR: &str = "strimzi.io/mirrormaker-connector";
 /// Test hook: simulated failures survive restarts.
 pub const FAIL_PERSISTENT_ANNOTATION: &str = "test.mm2.dev/fail-persistent";
+/// Connect and answer, per worker (a real restart is planned and written to Connect's config
+/// topic before the answer).
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A Warning condition the reconcile adds to the status (`StatusUtils.buildWarningCondition`).
 #[derive(Debug, Clone, PartialEq)]
@@ -98,42 +101,30 @@ fn encode(path: &str) -> String {
     path.replace("->", "%2D%3E")
 }
 
-/// One HTTP/1.1 request to a Connect REST double; (status, body).
-async fn http(ip: Ipv4Addr, method: &str, target: &str) -> Result<(u16, String)> {
-    let mut sock = tokio::time::timeout(
-        Duration::from_secs(2),
-        tokio::net::TcpStream::connect((ip, CONNECT_PORT)),
-    )
-    .await
-    .map_err(|_| anyhow!("connect to {ip}:{CONNECT_PORT} timed out"))??;
-    let req = format!(
-        "{method} {target} HTTP/1.1\r\nHost: {ip}:{CONNECT_PORT}\r\nAccept: application/json\r\nContent-Type: application/json\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-    );
-    sock.write_all(req.as_bytes()).await?;
-    let mut buf = Vec::new();
-    tokio::time::timeout(Duration::from_secs(5), sock.read_to_end(&mut buf))
-        .await
-        .map_err(|_| anyhow!("no answer from {ip}:{CONNECT_PORT}"))??;
-    let text = String::from_utf8_lossy(&buf).into_owned();
-    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    let status = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| anyhow!("bad HTTP answer from {ip}: {head}"))?;
-    Ok((status, body.to_string()))
-}
-
-/// Like the `-api` Service: the first worker whose REST port answers.
+/// Like the `-api` Service: the first worker whose REST port answers. A worker is a real Connect
+/// JVM ([`crate::kafka::mm2`]) or a Connect REST double; both get the request Strimzi's
+/// `KafkaConnectApiImpl` sends (no body, `Accept: application/json`).
 async fn call_connect(workers: &[Ipv4Addr], method: &str, target: &str) -> Result<(u16, String)> {
     let mut last = anyhow!("no worker pod");
     for ip in workers {
-        match http(*ip, method, target).await {
-            Ok(r) => return Ok(r),
+        let addr = SocketAddr::from((*ip, CONNECT_PORT));
+        match crate::kafka::rest::call(addr, method, target, None, CONNECT_TIMEOUT).await {
+            Ok(a) => return Ok((a.status, a.body)),
             Err(e) => last = e,
         }
     }
     Err(last)
+}
+
+/// The REST address of each pod of `ns/name` that exists (index < `replicas`), in order: a real
+/// Connect worker's address when the pod is served by one, else the simulated pod's.
+fn worker_ips(ips: &PodIps, alias: &str, ns: &str, name: &str, replicas: i64) -> Vec<Ipv4Addr> {
+    (0..replicas)
+        .filter_map(|i| {
+            let pod = format!("{name}-mirrormaker2-{i}");
+            crate::kafka::mm2::real_pod_ip(alias, ns, &pod).or_else(|| ips.lookup(alias, ns, &pod))
+        })
+        .collect()
 }
 
 /// Jackson's `writerWithDefaultPrettyPrinter()` layout, as `KafkaConnectApiImpl.getConnectorOffsets`
@@ -213,9 +204,7 @@ pub async fn process(
     if !interesting.iter().any(|k| annotation(&obj, k).is_some()) {
         return Ok(Processed { obj, warnings });
     }
-    let workers: Vec<Ipv4Addr> = (0..replicas)
-        .filter_map(|i| ips.lookup(alias, &ns, &format!("{name}-mirrormaker2-{i}")))
-        .collect();
+    let workers = worker_ips(ips, alias, &ns, &name, replicas);
     let persistent = annotation(&obj, FAIL_PERSISTENT_ANNOTATION).as_deref() == Some("true");
     // Annotation changes of this reconcile: key -> new value (None: remove).
     let mut changes: BTreeMap<String, Option<String>> = BTreeMap::new();

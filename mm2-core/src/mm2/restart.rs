@@ -414,14 +414,23 @@ pub fn plan(f: &RestartFacts, req: &RestartRequest) -> RestartPlan {
                     c.trace.as_deref().map(|l| format!(": {l}")).unwrap_or_default()
                 )
             } else {
+                // A task's failure is in the task's trace (a real MirrorSourceTask whose producer
+                // was refused: the connector stays RUNNING); the first failed task's first line
+                // says why.
+                let trace = c
+                    .tasks
+                    .iter()
+                    .find(|t| t.state == ConnectorState::Failed)
+                    .and_then(|t| t.trace.as_deref());
                 format!(
-                    "task{} {} FAILED",
+                    "task{} {} FAILED{}",
                     if failed_tasks.len() > 1 { "s" } else { "" },
                     failed_tasks
                         .iter()
                         .map(|i| i.to_string())
                         .collect::<Vec<_>>()
-                        .join(",")
+                        .join(","),
+                    trace.map(|l| format!(": {l}")).unwrap_or_default()
                 )
             };
             // Connect's "restart the failed instances" (KIP-745), the call Strimzi's auto-restart
@@ -969,6 +978,19 @@ mod tests {
         let p = plan(&f, &RestartRequest::default());
         assert_eq!(p.steps[0].why, "task 1 FAILED");
         assert!(p.steps[0].only_failed && p.steps[0].include_tasks);
+    }
+
+    #[test]
+    fn a_failed_tasks_trace_says_why_it_is_restarted() {
+        let mut c = conn(Source, &d(), Running, &[(0, Failed), (1, Failed)]);
+        c.tasks[0].trace =
+            Some("ConnectException: Unrecoverable exception from producer send callback".into());
+        let f = facts_with(&d(), vec![c], &[]);
+        let p = plan(&f, &RestartRequest::default());
+        assert_eq!(
+            p.steps[0].why,
+            "tasks 0,1 FAILED: ConnectException: Unrecoverable exception from producer send callback"
+        );
     }
 
     #[test]

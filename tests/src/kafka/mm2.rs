@@ -580,6 +580,22 @@ struct State {
     secrets_hash: Option<u64>,
 }
 
+/// Folder of the password files, worker folders and `reconciler.log` of one real MirrorMaker 2.
+fn files_of(k: &super::KafkaBed, alias: &str, ns: &str, name: &str) -> PathBuf {
+    k.dir().join(alias).join(ns).join(name)
+}
+
+/// The Connect log (`connect.log`: Connect's own log, REST request log included) of worker `i`
+/// of the real MirrorMaker 2 `ns/name` in `alias`.
+pub fn worker_log(alias: &str, ns: &str, name: &str, i: usize) -> Option<PathBuf> {
+    let k = super::kafka_if_started()?;
+    Some(
+        files_of(k, alias, ns, name)
+            .join(format!("{name}-mirrormaker2-{i}"))
+            .join("connect.log"),
+    )
+}
+
 fn hash_of<T: Hash>(t: &T) -> u64 {
     let mut h = DefaultHasher::new();
     t.hash(&mut h);
@@ -590,7 +606,7 @@ async fn run(key: Key) {
     let Some(k) = super::kafka_if_started() else {
         return;
     };
-    let files = k.dir().join(&key.alias).join(&key.ns).join(&key.name);
+    let files = files_of(k, &key.alias, &key.ns, &key.name);
     let mut st = State {
         key: key.clone(),
         files,

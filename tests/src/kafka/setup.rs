@@ -93,6 +93,48 @@ pub async fn real_mm2(
     rules: Rules,
     source_config: Value,
 ) -> Result<String> {
+    real_mm2_with(
+        ns,
+        source,
+        topics,
+        rules,
+        Mm2Extras {
+            source_config,
+            ..Default::default()
+        },
+    )
+    .await
+}
+
+/// What a test adds to the KafkaMirrorMaker2 [`real_mm2_with`] makes.
+#[derive(Debug, Clone, Default)]
+pub struct Mm2Extras {
+    /// Added to `sourceConnector.config`.
+    pub source_config: Value,
+    /// Added to `checkpointConnector.config`.
+    pub checkpoint_config: Value,
+    /// Added to `target.config` (Strimzi writes it into the worker's properties: e.g. the
+    /// `producer.*` of every source task, or `offset.flush.interval.ms`).
+    pub target_config: Value,
+    /// `sourceConnector.listOffsets.toConfigMap.name`.
+    pub list_offsets: Option<String>,
+}
+
+fn merged(mut base: Value, extra: &Value) -> Value {
+    for (k, v) in extra.as_object().into_iter().flatten() {
+        base[k] = v.clone();
+    }
+    base
+}
+
+/// [`real_mm2`] with [`Mm2Extras`].
+pub async fn real_mm2_with(
+    ns: &str,
+    source: &str,
+    topics: &str,
+    rules: Rules,
+    extras: Mm2Extras,
+) -> Result<String> {
     let target = Bed::peer(source);
     let name = format!("mm2-{source}-to-{target}");
     let client = bed().client(target).await;
@@ -113,10 +155,23 @@ pub async fn real_mm2(
         json!({"type": "scram-sha-512", "username": MM2_USER,
                "passwordSecret": {"secretName": secret, "password": "password"}})
     };
-    let mut source_cfg = json!({"replication.factor": -1, "offset-syncs.topic.replication.factor": -1,
-        "sync.topic.acls.enabled": "false", "refresh.topics.interval.seconds": 2});
-    for (k, v) in source_config.as_object().into_iter().flatten() {
-        source_cfg[k] = v.clone();
+    let source_cfg = merged(
+        json!({"replication.factor": -1, "offset-syncs.topic.replication.factor": -1,
+               "sync.topic.acls.enabled": "false", "refresh.topics.interval.seconds": 2}),
+        &extras.source_config,
+    );
+    let checkpoint_cfg = merged(
+        json!({"checkpoints.topic.replication.factor": -1, "emit.checkpoints.interval.seconds": 5}),
+        &extras.checkpoint_config,
+    );
+    let target_cfg = merged(
+        json!({"config.storage.replication.factor": -1, "offset.storage.replication.factor": -1,
+               "status.storage.replication.factor": -1}),
+        &extras.target_config,
+    );
+    let mut source_connector = json!({"tasksMax": 1, "config": source_cfg});
+    if let Some(cm) = &extras.list_offsets {
+        source_connector["listOffsets"] = json!({"toConfigMap": {"name": cm}});
     }
     let obj = json!({
     "apiVersion": "kafka.strimzi.io/v1", "kind": "KafkaMirrorMaker2",
@@ -128,20 +183,27 @@ pub async fn real_mm2(
                    "groupId": "mirrormaker2-cluster", "configStorageTopic": "mirrormaker2-cluster-configs",
                    "offsetStorageTopic": "mirrormaker2-cluster-offsets", "statusStorageTopic": "mirrormaker2-cluster-status",
                    "authentication": auth(MM2_USER),
-                   "config": {"config.storage.replication.factor": -1, "offset.storage.replication.factor": -1,
-                              "status.storage.replication.factor": -1}},
+                   "config": target_cfg},
         "mirrors": [{
             "source": {"alias": source, "bootstrapServers": format!("kafka-bootstrap-{source}.{ns}.svc.clusterset.local:9092"),
                        "authentication": auth(&format!("{MM2_USER}-{source}"))},
-            "sourceConnector": {"tasksMax": 1, "config": source_cfg},
-            "checkpointConnector": {"config": {"checkpoints.topic.replication.factor": -1,
-                                               "emit.checkpoints.interval.seconds": 5}},
+            "sourceConnector": source_connector,
+            "checkpointConnector": {"config": checkpoint_cfg},
             "topicsPattern": topics, "groupsPattern": ".*"}],
         "metricsConfig": {"type": "jmxPrometheusExporter",
                           "valueFrom": {"configMapKeyRef": {"name": cm, "key": key}}}
     }});
     fixtures::apply(&client, &obj, "kubectl").await?;
     Ok(name)
+}
+
+/// Deletes the KafkaMirrorMaker2 `ns/name` of `alias` at the end of a test: its worker JVMs stop
+/// a few seconds later ([`super::mm2`] forgets a CR it no longer sees), so the tests after it do
+/// not share the 2 cores with an idle MirrorMaker 2.
+pub async fn retire(alias: &str, ns: &str, name: &str) -> Result<()> {
+    let api: Api<DynamicObject> = Api::namespaced_with(bed().client(alias).await, ns, &crds::mm2("v1"));
+    api.delete(name, &DeleteParams::default()).await?;
+    Ok(())
 }
 
 /// The connector entries of `status.connectors` of `ns/name` in `alias`.

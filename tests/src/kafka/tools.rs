@@ -33,7 +33,20 @@ fn run_tool(k: &KafkaBed, main: &str, args: &[String]) -> Result<String> {
 /// Produces `records` records of `size` bytes to `topic` on `alias` as fast as it can
 /// (`ProducerPerformance`, acks=all), creating the topic if needed.
 pub fn produce(k: &KafkaBed, alias: &str, topic: &str, records: u64, size: u32) -> Result<()> {
-    let args: Vec<String> = [
+    produce_with(k, alias, topic, records, size, &[])
+}
+
+/// [`produce`] with extra producer properties (`key=value`), e.g. a small `batch.size` so the
+/// sticky partitioner spreads the records over every partition.
+pub fn produce_with(
+    k: &KafkaBed,
+    alias: &str,
+    topic: &str,
+    records: u64,
+    size: u32,
+    props: &[&str],
+) -> Result<()> {
+    let mut args: Vec<String> = [
         "--topic",
         topic,
         "--num-records",
@@ -49,6 +62,7 @@ pub fn produce(k: &KafkaBed, alias: &str, topic: &str, records: u64, size: u32) 
     .iter()
     .map(|s| s.to_string())
     .collect();
+    args.extend(props.iter().map(|s| s.to_string()));
     let out = run_tool(k, "org.apache.kafka.tools.ProducerPerformance", &args)?;
     if !out.contains(&format!("{records} records sent")) {
         bail!("ProducerPerformance did not report {records} records sent:\n{out}");
@@ -84,21 +98,89 @@ pub fn total_records(k: &KafkaBed, alias: &str, topic: &str) -> Result<u64> {
 /// Sets (or with `None` removes) the fetch quota of user `user` on the brokers of `alias`
 /// (`kafka-configs.sh --alter --entity-type users`); the brokers throttle that user's consumers.
 pub fn consumer_quota(k: &KafkaBed, alias: &str, user: &str, bytes_per_second: Option<u64>) -> Result<()> {
+    alter_config(
+        k,
+        alias,
+        "users",
+        user,
+        "consumer_byte_rate",
+        bytes_per_second.map(|b| b.to_string()),
+    )
+}
+
+/// Sets (or with `None` removes) the topic-level config `key` of `topic` on `alias`
+/// (`kafka-configs.sh --alter --entity-type topics`).
+pub fn topic_config(k: &KafkaBed, alias: &str, topic: &str, key: &str, value: Option<&str>) -> Result<()> {
+    alter_config(k, alias, "topics", topic, key, value.map(str::to_string))
+}
+
+fn alter_config(
+    k: &KafkaBed,
+    alias: &str,
+    entity_type: &str,
+    entity: &str,
+    key: &str,
+    value: Option<String>,
+) -> Result<()> {
     let mut args: Vec<String> = [
         "--bootstrap-server",
         &k.plain_bootstrap(alias),
         "--alter",
         "--entity-type",
-        "users",
+        entity_type,
         "--entity-name",
-        user,
+        entity,
     ]
     .iter()
     .map(|s| s.to_string())
     .collect();
-    match bytes_per_second {
-        Some(b) => args.extend(["--add-config".into(), format!("consumer_byte_rate={b}")]),
-        None => args.extend(["--delete-config".into(), "consumer_byte_rate".into()]),
+    match value {
+        Some(v) => args.extend(["--add-config".into(), format!("{key}={v}")]),
+        None => args.extend(["--delete-config".into(), key.to_string()]),
     }
     run_tool(k, "kafka.admin.ConfigCommand", &args).map(|_| ())
+}
+
+/// Creates `topic` on `alias` with `partitions` partitions (`kafka-topics.sh --create`).
+pub fn create_topic(k: &KafkaBed, alias: &str, topic: &str, partitions: u32) -> Result<()> {
+    let args: Vec<String> = [
+        "--bootstrap-server",
+        &k.plain_bootstrap(alias),
+        "--create",
+        "--if-not-exists",
+        "--topic",
+        topic,
+        "--partitions",
+        &partitions.to_string(),
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    run_tool(k, "org.apache.kafka.tools.TopicCommand", &args).map(|_| ())
+}
+
+/// Commits, for consumer group `group` on `alias`, the end offset of every partition of `topic`
+/// (`kafka-consumer-groups.sh --reset-offsets --to-latest --execute`): what a consumer that read
+/// everything would have committed, without a consumer JVM polling for seconds.
+pub fn commit_group_at_end(k: &KafkaBed, alias: &str, group: &str, topic: &str) -> Result<()> {
+    let args: Vec<String> = [
+        "--bootstrap-server",
+        &k.plain_bootstrap(alias),
+        "--group",
+        group,
+        "--topic",
+        topic,
+        "--reset-offsets",
+        "--to-latest",
+        "--execute",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    run_tool(
+        k,
+        "org.apache.kafka.tools.consumer.group.ConsumerGroupCommand",
+        &args,
+    )
+    .map(|_| ())
 }

@@ -14,33 +14,34 @@ use k8s_openapi::api::core::v1::Secret;
 use kube::api::{Api, DeleteParams};
 use mm2_e2e::bed;
 use mm2_e2e::kafka::mm2::real_pod_ip;
-use mm2_e2e::kafka::setup::{Rules, real_mm2, real_namespace, states, wait_status};
+use mm2_e2e::kafka::setup::{Mm2Extras, Rules, real_mm2_with, real_namespace, retire, states, wait_status};
 use mm2_e2e::kafka::{rest, tools};
 use serde_json::{Value, json};
 
-const SOURCE: &str = "proxmox->aws.MirrorSourceConnector";
-const CHECKPOINT: &str = "proxmox->aws.MirrorCheckpointConnector";
+pub(crate) const SOURCE: &str = "proxmox->aws.MirrorSourceConnector";
+pub(crate) const CHECKPOINT: &str = "proxmox->aws.MirrorCheckpointConnector";
 
 /// Real Kafka tests share two brokers and a 2-core machine: one at a time.
-static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+pub(crate) static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
-fn running(c: &[Value]) -> bool {
+pub(crate) fn running(c: &[Value]) -> bool {
     states(c, SOURCE)
         .is_some_and(|(s, t)| s == "RUNNING" && !t.is_empty() && t.iter().all(|x| x == "RUNNING"))
         && states(c, CHECKPOINT).is_some_and(|(s, _)| s == "RUNNING")
 }
 
 /// Blocking Kafka tools off the async runtime.
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+pub(crate) async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
     tokio::task::spawn_blocking(f).await.expect("blocking task")
 }
 
 /// Waits until `topic` on `alias` holds `n` records.
-async fn wait_records(alias: &'static str, topic: &'static str, n: u64, timeout: Duration) {
+pub(crate) async fn wait_records(alias: &str, topic: &str, n: u64, timeout: Duration) {
     let k = mm2_e2e::kafka::kafka();
     let deadline = Instant::now() + timeout;
     loop {
-        let have = blocking(move || tools::total_records(k, alias, topic))
+        let (a, t) = (alias.to_string(), topic.to_string());
+        let have = blocking(move || tools::total_records(k, &a, &t))
             .await
             .unwrap_or(0);
         if have >= n {
@@ -54,16 +55,36 @@ async fn wait_records(alias: &'static str, topic: &'static str, n: u64, timeout:
     }
 }
 
-fn records_behind(o: &Out) -> f64 {
-    o.json()["directions"][0]["evaluation"]["records_behind"]
-        .as_f64()
-        .unwrap_or_else(|| panic!("no records_behind: {o}"))
+/// Creates the real MirrorMaker 2 of `proxmox->aws` in `ns` mirroring `topic`, and waits until its
+/// connectors are RUNNING and the `copied` records already on the source are on `aws`.
+pub(crate) async fn start_real(
+    ns: &str,
+    topic: &str,
+    rules: Rules,
+    extras: Mm2Extras,
+    copied: u64,
+) -> String {
+    let name = real_mm2_with(ns, "proxmox", topic, rules, extras)
+        .await
+        .expect("mm2");
+    wait_status("aws", ns, &name, Duration::from_secs(120), running)
+        .await
+        .expect("running");
+    wait_records(
+        "aws",
+        &format!("proxmox.{topic}"),
+        copied,
+        Duration::from_secs(60),
+    )
+    .await;
+    name
 }
 
 /// Produce 20,000 records while `proxmox->aws` is paused, resume under a broker fetch quota so
 /// the catch-up lasts a few seconds: `lag` reads the real exporter through the pod proxy and
 /// is within 5 % of the truth (source end offset minus the records already on `aws`, measured
-/// just before and just after), exits 1 past 10,000; without the quota it drains to 0, exit 0.
+/// just before and just after), exits 1 past 10,000; `lag --watch --until-caught-up` then shows
+/// the figure falling to 0 and ends with exit 0 (issue 11).
 #[tokio::test]
 async fn real_lag_counts_the_backlog_and_drains_to_zero() {
     let _one = SERIAL.lock().await;
@@ -74,13 +95,17 @@ async fn real_lag_counts_the_backlog_and_drains_to_zero() {
         .expect("produce");
     // Small fetches, so that the broker's quota paces the copy instead of one 1 MiB fetch.
     let small = json!({"consumer.fetch.max.bytes": 16384, "consumer.max.partition.fetch.bytes": 16384});
-    let name = real_mm2(ns, "proxmox", "orders", Rules::Strimzi, small)
-        .await
-        .expect("mm2");
-    wait_status("aws", ns, &name, Duration::from_secs(120), running)
-        .await
-        .expect("running");
-    wait_records("aws", "proxmox.orders", 100, Duration::from_secs(60)).await;
+    let name = start_real(
+        ns,
+        "orders",
+        Rules::Strimzi,
+        Mm2Extras {
+            source_config: small,
+            ..Default::default()
+        },
+        100,
+    )
+    .await;
 
     let p = mm2(&["pause", "proxmox->aws", "-n", ns, "--timeout", "60s"]);
     assert_eq!(p.code, 0, "{p}");
@@ -133,18 +158,91 @@ async fn real_lag_counts_the_backlog_and_drains_to_zero() {
         (Some("orders"), Some("proxmox.orders"))
     );
 
+    // Issue 11: `lag --watch` over the rest of the catch-up, faster now but still paced by the
+    // quota, ended by `--until-caught-up` once the figure is 0.
+    blocking(move || tools::consumer_quota(k, "proxmox", "mm2-user", Some(200_000)))
+        .await
+        .expect("quota");
+    let watch = [
+        "lag",
+        "proxmox->aws",
+        "-n",
+        ns,
+        "--watch",
+        "1s",
+        "--until-caught-up",
+        "-o",
+        "json",
+    ];
+    let w = blocking(move || run_bounded(&watch, Duration::from_secs(120))).await;
+    assert_eq!(w.code, 0, "caught up is OK: {w}");
+    let figures: Vec<f64> = serde_json::Deserializer::from_str(&w.stdout)
+        .into_iter::<Value>()
+        .map(|d| {
+            d.expect("one JSON document per refresh")["directions"][0]["evaluation"]["records_behind"]
+                .as_f64()
+                .unwrap_or(f64::NAN)
+        })
+        .collect();
+    assert!(
+        figures.len() >= 2 && figures[0] > 0.0,
+        "the watch saw the backlog: {figures:?}\n{w}"
+    );
+    assert_eq!(figures.last(), Some(&0.0), "{figures:?}");
+    // Nothing is produced meanwhile, so the figure only falls (or holds between two fetches).
+    assert!(figures.windows(2).all(|p| p[1] <= p[0]), "falling: {figures:?}");
+    // The brokers agree that everything arrived.
+    wait_records("aws", "proxmox.orders", 20_100, Duration::from_secs(30)).await;
     blocking(move || tools::consumer_quota(k, "proxmox", "mm2-user", None))
         .await
         .expect("quota off");
-    wait_records("aws", "proxmox.orders", 20_100, Duration::from_secs(90)).await;
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let o = mm2(&["lag", "proxmox->aws", "-n", ns, "-o", "json"]);
-        if o.code == 0 && records_behind(&o) == 0.0 {
-            break;
+    // Its worker JVM is no longer needed.
+    retire("aws", ns, &name).await.expect("retire");
+}
+
+/// `kubectl-mm2 ARGS` like [`mm2`], killed after `limit` (for `--watch`, which runs until told to
+/// stop); a killed run has code -1.
+pub(crate) fn run_bounded(args: &[&str], limit: Duration) -> Out {
+    use std::io::Read as _;
+    use std::process::{Command, Stdio};
+    let start = Instant::now();
+    let mut child = Command::new(mm2_e2e::product_bin("kubectl-mm2"))
+        .args(args)
+        .env("KUBECONFIG", bed().kubeconfig())
+        .env("NO_COLOR", "1")
+        .env("XDG_CONFIG_HOME", "/nonexistent-config")
+        .env_remove("MM2_CLUSTERSET_CONFIG")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run kubectl-mm2");
+    // Drain both pipes while it runs, so a long watch never blocks on a full pipe.
+    let drain = |mut r: Box<dyn std::io::Read + Send>| {
+        std::thread::spawn(move || {
+            let mut s = String::new();
+            let _ = r.read_to_string(&mut s);
+            s
+        })
+    };
+    let out = drain(Box::new(child.stdout.take().expect("stdout")));
+    let err = drain(Box::new(child.stderr.take().expect("stderr")));
+    let code = loop {
+        if let Some(st) = child.try_wait().expect("wait") {
+            break st.code().unwrap_or(-1);
         }
-        assert!(Instant::now() < deadline, "lag did not drain to 0: {o}");
-        tokio::time::sleep(Duration::from_millis(500)).await;
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            break -1;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    Out {
+        code,
+        stdout: out.join().unwrap_or_default(),
+        stderr: err.join().unwrap_or_default(),
+        elapsed: start.elapsed(),
     }
 }
 
@@ -167,13 +265,7 @@ async fn runbook_rules_on_a_real_worker_export_no_lag_figure() {
     blocking(move || tools::produce(k, "proxmox", "invoices", 50, 100))
         .await
         .expect("produce");
-    let name = real_mm2(ns, "proxmox", "invoices", Rules::Runbook, json!({}))
-        .await
-        .expect("mm2");
-    wait_status("aws", ns, &name, Duration::from_secs(120), running)
-        .await
-        .expect("running");
-    wait_records("aws", "proxmox.invoices", 50, Duration::from_secs(60)).await;
+    let name = start_real(ns, "invoices", Rules::Runbook, Mm2Extras::default(), 50).await;
     let o = mm2(&["lag", "proxmox->aws", "-n", ns, "-o", "json"]);
     assert_eq!(o.code, 3, "no figure at all is UNKNOWN: {o}");
     let d = &o.json()["directions"][0];
@@ -188,6 +280,8 @@ async fn runbook_rules_on_a_real_worker_export_no_lag_figure() {
     assert_eq!(text.code, 3, "{text}");
     // The advice names the rule that matches nothing on a real worker.
     assert!(text.all().contains("source="), "{text}");
+    // Its worker JVM is no longer needed.
+    retire("aws", ns, &name).await.expect("retire");
 }
 
 /// `pause`, `pause --stop` and `resume` end in the state real Connect reports (asked directly on
@@ -200,12 +294,7 @@ async fn pause_stop_resume_end_in_the_state_connect_reports() {
     blocking(move || tools::produce(k, "proxmox", "events", 10, 100))
         .await
         .expect("produce");
-    let name = real_mm2(ns, "proxmox", "events", Rules::Strimzi, json!({}))
-        .await
-        .expect("mm2");
-    wait_status("aws", ns, &name, Duration::from_secs(120), running)
-        .await
-        .expect("running");
+    let name = start_real(ns, "events", Rules::Strimzi, Mm2Extras::default(), 10).await;
     let ip = real_pod_ip("aws", ns, &format!("{name}-mirrormaker2-0")).expect("a real pod");
     let worker = SocketAddr::from((ip, 8083));
     for (args, want) in [
@@ -239,6 +328,8 @@ async fn pause_stop_resume_end_in_the_state_connect_reports() {
             tokio::time::sleep(Duration::from_millis(500)).await;
         }
     }
+    // Its worker JVM is no longer needed.
+    retire("aws", ns, &name).await.expect("retire");
 }
 
 /// The runbook's garbage-collected Secret copy (`mm2-user-proxmox` gone from `aws`): the real
@@ -254,13 +345,7 @@ async fn lost_secret_copy_stops_real_replication_and_copy_secret_restores_it() {
     blocking(move || tools::produce(k, "proxmox", "shipments", 10, 100))
         .await
         .expect("produce");
-    let name = real_mm2(ns, "proxmox", "shipments", Rules::Strimzi, json!({}))
-        .await
-        .expect("mm2");
-    wait_status("aws", ns, &name, Duration::from_secs(120), running)
-        .await
-        .expect("running");
-    wait_records("aws", "proxmox.shipments", 10, Duration::from_secs(60)).await;
+    let name = start_real(ns, "shipments", Rules::Strimzi, Mm2Extras::default(), 10).await;
 
     // What the garbage collector does to the runbook's jq copy (tests/tests/e2e/clusterset.rs
     // shows the GC doing it); here the result, so the test does not wait on the GC's timing.
@@ -296,6 +381,8 @@ async fn lost_secret_copy_stops_real_replication_and_copy_secret_restores_it() {
     wait_status("aws", ns, &name, Duration::from_secs(30), running)
         .await
         .expect("running");
+    // Its worker JVM is no longer needed.
+    retire("aws", ns, &name).await.expect("retire");
 }
 
 /// A source bootstrap address that does not resolve (a typo in the cluster name): the real
@@ -309,12 +396,7 @@ async fn real_failed_connector_shows_its_trace_in_status() {
     blocking(move || tools::produce(k, "proxmox", "parcels", 10, 100))
         .await
         .expect("produce");
-    let name = real_mm2(ns, "proxmox", "parcels", Rules::Strimzi, json!({}))
-        .await
-        .expect("mm2");
-    wait_status("aws", ns, &name, Duration::from_secs(120), running)
-        .await
-        .expect("running");
+    let name = start_real(ns, "parcels", Rules::Strimzi, Mm2Extras::default(), 10).await;
     let client = bed().client("aws").await;
     let api: Api<kube::api::DynamicObject> = Api::namespaced_with(client, ns, &mm2_e2e::crds::mm2("v1"));
     let typo = json!({"spec": {"mirrors": [{
@@ -353,4 +435,6 @@ async fn real_failed_connector_shows_its_trace_in_status() {
         s.all().contains(first.trim()),
         "status shows Connect's own first line {first:?}: {s}"
     );
+    // Its worker JVM is no longer needed.
+    retire("aws", ns, &name).await.expect("retire");
 }

@@ -11,6 +11,7 @@ mod convert;
 mod doctor;
 mod hostile;
 mod kafka_real;
+mod kafka_real_recovery;
 mod krew;
 mod lag;
 mod layout;

@@ -16,7 +16,7 @@ fn assert_code(o: &Out, code: i32) {
     assert_eq!(o.code, code, "{o}");
 }
 
-async fn api(ns: &str) -> Api<DynamicObject> {
+pub(crate) async fn api(ns: &str) -> Api<DynamicObject> {
     Api::namespaced_with(bed().client("aws").await, ns, &crds::mm2("v1"))
 }
 
@@ -25,7 +25,7 @@ async fn setup(ns: &str) -> String {
     fixtures::install_mm2_v1(bed(), ns, "aws").await.expect("v1 mm2")
 }
 
-async fn merge(ns: &str, name: &str, p: Value) {
+pub(crate) async fn merge(ns: &str, name: &str, p: Value) {
     api(ns)
         .await
         .patch(name, &PatchParams::default(), &Patch::Merge(p))
@@ -34,7 +34,12 @@ async fn merge(ns: &str, name: &str, p: Value) {
 }
 
 /// Poll the object until `f` holds (20 s).
-async fn until(ns: &str, name: &str, what: &str, f: impl Fn(&DynamicObject) -> bool) -> DynamicObject {
+pub(crate) async fn until(
+    ns: &str,
+    name: &str,
+    what: &str,
+    f: impl Fn(&DynamicObject) -> bool,
+) -> DynamicObject {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         let o = api(ns).await.get(name).await.expect("get");
@@ -79,7 +84,7 @@ fn restart_calls(ns: &str, name: &str) -> Vec<(String, String, String)> {
         .collect()
 }
 
-fn restart(ns: &str, extra: &[&str]) -> Out {
+pub(crate) fn restart(ns: &str, extra: &[&str]) -> Out {
     let mut args = vec![
         "restart",
         "proxmox:aws",
@@ -348,7 +353,7 @@ async fn configure_list_offsets(ns: &str, name: &str) {
     .await;
 }
 
-fn offsets(ns: &str, extra: &[&str]) -> Out {
+pub(crate) fn offsets(ns: &str, extra: &[&str]) -> Out {
     let mut args = vec![
         "offsets",
         "proxmox:aws",

@@ -129,22 +129,22 @@ pub(super) struct ClusterSpec {
     pub with_kcm: bool,
 }
 
+/// EC P-256, as kubeadm makes them.
+const EC_KEY: [&str; 5] = [
+    "-newkey",
+    "ec",
+    "-pkeyopt",
+    "ec_paramgen_curve:prime256v1",
+    "-nodes",
+];
+
+/// The cluster's PKI: its CA, the apiserver's serving certificate, the client certificate the
+/// apiserver shows kubelets (kubeadm's `apiserver-kubelet-client`: group `system:masters`) and
+/// the service-account key pair.
 fn make_certs(dir: &Path, name: &str, advertise: Ipv4Addr) -> Result<()> {
-    let ext = format!(
-        "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\n\
-         extendedKeyUsage=serverAuth\nsubjectAltName=IP:127.0.0.1,DNS:localhost,IP:{advertise}\n"
-    );
-    std::fs::write(dir.join("serving.ext"), ext)?;
-    let ec = [
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:prime256v1",
-        "-nodes",
-    ];
     let ca_subj = format!("/CN={name}-ca");
     let mut a = vec!["req", "-x509"];
-    a.extend(ec);
+    a.extend(EC_KEY);
     a.extend([
         "-keyout", "ca.key", "-out", "ca.crt", "-days", "3650", "-subj", &ca_subj,
     ]);
@@ -155,16 +155,42 @@ fn make_certs(dir: &Path, name: &str, advertise: Ipv4Addr) -> Result<()> {
         "keyUsage=critical,keyCertSign,cRLSign",
     ]);
     procs::run("openssl", &a, dir)?;
-    let mut a = vec!["req"];
-    a.extend(ec);
-    a.extend([
-        "-keyout",
-        "serving.key",
-        "-out",
-        "serving.csr",
-        "-subj",
+    sign_leaf(
+        dir,
+        "serving",
         "/CN=kube-apiserver",
-    ]);
+        &format!(
+            "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\n\
+             extendedKeyUsage=serverAuth\nsubjectAltName=IP:127.0.0.1,DNS:localhost,IP:{advertise}\n"
+        ),
+    )?;
+    sign_leaf(
+        dir,
+        "kubelet-client",
+        "/O=system:masters/CN=kube-apiserver-kubelet-client",
+        "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\n",
+    )?;
+    procs::run("openssl", &["genrsa", "-out", "sa.key", "2048"], dir)?;
+    procs::run(
+        "openssl",
+        &["rsa", "-in", "sa.key", "-pubout", "-out", "sa.pub"],
+        dir,
+    )?;
+    Ok(())
+}
+
+/// `<stem>.key` and `<stem>.crt` signed by the cluster CA, with the X.509 extensions `ext`.
+fn sign_leaf(dir: &Path, stem: &str, subject: &str, ext: &str) -> Result<()> {
+    let (key, csr, crt, extfile) = (
+        format!("{stem}.key"),
+        format!("{stem}.csr"),
+        format!("{stem}.crt"),
+        format!("{stem}.ext"),
+    );
+    std::fs::write(dir.join(&extfile), ext)?;
+    let mut a = vec!["req"];
+    a.extend(EC_KEY);
+    a.extend(["-keyout", &key, "-out", &csr, "-subj", subject]);
     procs::run("openssl", &a, dir)?;
     procs::run(
         "openssl",
@@ -172,25 +198,19 @@ fn make_certs(dir: &Path, name: &str, advertise: Ipv4Addr) -> Result<()> {
             "x509",
             "-req",
             "-in",
-            "serving.csr",
+            &csr,
             "-CA",
             "ca.crt",
             "-CAkey",
             "ca.key",
             "-CAcreateserial",
             "-out",
-            "serving.crt",
+            &crt,
             "-days",
             "3650",
             "-extfile",
-            "serving.ext",
+            &extfile,
         ],
-        dir,
-    )?;
-    procs::run("openssl", &["genrsa", "-out", "sa.key", "2048"], dir)?;
-    procs::run(
-        "openssl",
-        &["rsa", "-in", "sa.key", "-pubout", "-out", "sa.pub"],
         dir,
     )?;
     Ok(())
@@ -281,6 +301,14 @@ pub(super) async fn start_cluster(spec: ClusterSpec) -> Result<Cluster> {
         "--allow-privileged=true".into(),
         "--cert-dir".into(),
         d("certs"),
+        // pods/log goes to the kubelet of the pod's node. kubeadm's address order: the default
+        // puts Hostname first, and nothing resolves a node's host name in the bed.
+        "--kubelet-preferred-address-types".into(),
+        "InternalIP,ExternalIP,Hostname".into(),
+        "--kubelet-client-certificate".into(),
+        d("kubelet-client.crt"),
+        "--kubelet-client-key".into(),
+        d("kubelet-client.key"),
     ];
     let apiserver = Proc::spawn(
         "kube-apiserver",

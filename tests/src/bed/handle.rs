@@ -19,6 +19,7 @@ use super::control_plane::{Cluster, ClusterSpec, start_cluster};
 use super::network::{PodIps, spawn_black_hole};
 use super::{ALIASES, DEFAULT_NS};
 use crate::doubles::Doubles;
+use crate::kubelet::{KubeletNode, Kubelets};
 use crate::{fixtures, operator, procs};
 
 /// The shared test bed. Get it with [`bed()`].
@@ -30,6 +31,7 @@ pub struct Bed {
     clusters: Vec<Cluster>,
     rt: tokio::runtime::Runtime,
     doubles: Doubles,
+    kubelets: Kubelets,
     pod_ips: Arc<PodIps>,
     black_hole: SocketAddr,
     startup: Duration,
@@ -122,6 +124,19 @@ impl Bed {
 
         let pod_ips = Arc::new(PodIps::default());
         let doubles = Doubles::new(rt.handle().clone());
+        let kubelets = Kubelets::new(rt.handle().clone());
+        for c in &clusters {
+            let Some(node) = &c.node else { continue };
+            let client = rt.block_on(c.client());
+            kubelets.start(KubeletNode {
+                alias: c.alias.clone(),
+                node: node.clone(),
+                ip: c.advertise,
+                dir: c.dir.join("kubelet"),
+                client_ca_pem: c.ca_pem.clone(),
+                client,
+            })?;
+        }
         for c in &clusters {
             operator::spawn(
                 rt.handle(),
@@ -145,6 +160,7 @@ impl Bed {
             clusters,
             rt,
             doubles,
+            kubelets,
             pod_ips,
             black_hole,
             startup: Duration::ZERO,
@@ -230,6 +246,11 @@ impl Bed {
     /// The HTTP doubles (Kafka Connect REST on 8083 and JMX exporter on 9404 of each MM2 pod).
     pub fn doubles(&self) -> &Doubles {
         &self.doubles
+    }
+
+    /// The kubelet double of each cluster's node (serves `pods/log` behind the API server).
+    pub fn kubelets(&self) -> &Kubelets {
+        &self.kubelets
     }
 
     /// Pod address allocation.

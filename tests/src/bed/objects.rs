@@ -9,6 +9,7 @@ use kube::api::{Api, Patch, PatchParams, PostParams};
 use serde_json::json;
 
 use super::control_plane::K8S_VERSION;
+use crate::kubelet::KUBELET_PORT;
 
 pub(super) async fn create_or_exists<K>(api: &Api<K>, obj: &K) -> Result<()>
 where
@@ -21,7 +22,8 @@ where
     }
 }
 
-/// Creates the cluster's one Node, Ready, with `ip` as its InternalIP.
+/// Creates the cluster's one Node, Ready, with `ip` as its InternalIP and its kubelet (the
+/// double of `crate::kubelet`) on port 10250 of that address.
 pub(super) async fn create_node(client: &Client, name: &str, alias: &str, ip: Ipv4Addr) -> Result<()> {
     let api: Api<Node> = Api::all(client.clone());
     let zone = if alias == "aws" {
@@ -45,6 +47,7 @@ pub(super) async fn create_node(client: &Client, name: &str, alias: &str, ip: Ip
                        cond("PIDPressure", "False", "KubeletHasSufficientPID"),
                        cond("Ready", "True", "KubeletReady")],
         "addresses": [{"type": "InternalIP", "address": ip.to_string()}, {"type": "Hostname", "address": name}],
+        "daemonEndpoints": {"kubeletEndpoint": {"Port": KUBELET_PORT}},
         "capacity": {"cpu": "8", "memory": "32Gi", "pods": "110"},
         "allocatable": {"cpu": "8", "memory": "32Gi", "pods": "110"},
         "nodeInfo": {"kubeletVersion": K8S_VERSION, "kubeProxyVersion": K8S_VERSION, "operatingSystem": "linux",

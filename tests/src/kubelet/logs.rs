@@ -135,8 +135,8 @@ fn log4j_time(t: Timestamp) -> String {
     )
 }
 
-/// What a MirrorMaker 2 worker (Strimzi's Kafka Connect image) writes when it starts, from
-/// `started` on: `pod` of KafkaMirrorMaker2 `cluster`, reachable at `pod_ip`.
+/// What a MirrorMaker 2 worker (Strimzi's Kafka Connect image) writes when it starts, up to
+/// `started`: `pod` of KafkaMirrorMaker2 `cluster`, reachable at `pod_ip`.
 pub fn connect_worker_startup(pod: &str, cluster: &str, pod_ip: &str, started: Timestamp) -> Vec<LogLine> {
     let worker = format!("[Worker clientId=connect-{pod_ip}, groupId=mirrormaker2-cluster]");
     let herder =
@@ -167,11 +167,15 @@ pub fn connect_worker_startup(pod: &str, cluster: &str, pod_ip: &str, started: T
         "INFO Kafka Connect started (org.apache.kafka.connect.runtime.Connect) [main]".to_string(),
         "INFO [MirrorSourceConnector|task-0] WorkerSourceTask{id=MirrorSourceConnector-0} Committing offsets for 128 acknowledged messages (org.apache.kafka.connect.runtime.WorkerSourceTask) [task-thread-MirrorSourceConnector-0]".to_string(),
     ];
+    let last = texts.len() as i64 - 1;
     texts
         .into_iter()
         .enumerate()
         .map(|(i, text)| {
-            let at = started + SignedDuration::from_millis(37 * i as i64);
+            // The burst ends at `started` (whole seconds in the pod status, so the worker really
+            // started up to a second later): a line a test appends after reading the pod Ready
+            // is then always the newest.
+            let at = started - SignedDuration::from_millis(37 * (last - i as i64));
             // The start-up script echoes plain lines; log4j lines carry their own time.
             let text = if text.starts_with("INFO ") {
                 format!("{} {text}", log4j_time(at))
@@ -258,12 +262,13 @@ mod tests {
     fn startup_lines_are_log4j_lines_in_time_order() {
         let lines = connect_worker_startup("m-0", "m", "198.18.1.7", t("2026-03-01T10:00:00Z"));
         assert!(lines.windows(2).all(|w| w[0].at < w[1].at));
+        assert_eq!(lines.last().unwrap().at, t("2026-03-01T10:00:00Z"));
         let started = lines
             .iter()
             .find(|l| l.text.contains("Kafka Connect started"))
             .unwrap();
         assert!(
-            started.text.starts_with("2026-03-01 10:00:00,"),
+            started.text.starts_with("2026-03-01 09:59:59,"),
             "{}",
             started.text
         );

@@ -19,8 +19,8 @@
 //! This double serves `/containerLogs` only, like the kubelet with anonymous access off: no
 //! client certificate signed by the cluster CA → 401. It learns the pods of its node from the API
 //! server, as a kubelet does (an unknown pod or container → 404 with the kubelet's text), and
-//! serves for each container the start-up lines of a MirrorMaker 2 worker from the container's
-//! start plus whatever a test appended ([`Kubelets::append_log`]), applying the query the way the
+//! serves for each container the start-up lines of a MirrorMaker 2 worker (ending at the
+//! container's start) plus whatever a test appended ([`Kubelets::append_log`]), applying the query the way the
 //! kubelet does (`logs.rs`). Tests can make it misbehave for one namespace ([`Fault`]) so that
 //! concurrent tests sharing the node are not disturbed.
 
@@ -253,13 +253,7 @@ impl Kubelets {
     fn log_of(&self, alias: &str, pod: &Pod, container: &str) -> Vec<LogLine> {
         let name = pod.metadata.name.clone().unwrap_or_default();
         let ns = pod.metadata.namespace.clone().unwrap_or_default();
-        let cluster = pod
-            .metadata
-            .labels
-            .as_ref()
-            .and_then(|l| l.get("strimzi.io/cluster"))
-            .cloned()
-            .unwrap_or_default();
+        let cluster = crate::operator::strimzi_cluster_of(pod);
         let status = pod.status.as_ref();
         let pod_ip = status.and_then(|s| s.pod_ip.clone()).unwrap_or_default();
         let mut lines = logs::connect_worker_startup(&name, &cluster, &pod_ip, started_at(pod, container));

@@ -959,7 +959,9 @@ fn curl_kubelet(c: &mm2_e2e::Cluster, path: &str, with_client_cert: bool) -> (u1
 async fn container_logs_come_from_the_kubelet_of_the_pods_node() {
     let b = bed();
     let alias = "aws";
-    let ns = working_ns().await;
+    // Its own namespace: other tests scale the MM2s of the shared working one.
+    let ns = "t-bed-kubelet";
+    fixtures::install_working(b, ns).await.expect("working layout");
     let pod = "mm2-proxmox-to-aws-mirrormaker2-1";
     let container = "mm2-proxmox-to-aws-mirrormaker2";
     let now = k8s_openapi::jiff::Timestamp::now();

@@ -550,8 +550,12 @@ fn reason(code: u16) -> &'static str {
         202 => "Accepted",
         204 => "No Content",
         400 => "Bad Request",
+        401 => "Unauthorized",
+        403 => "Forbidden",
         404 => "Not Found",
+        405 => "Method Not Allowed",
         409 => "Conflict",
+        422 => "Unprocessable Entity",
         500 => "Internal Server Error",
         503 => "Service Unavailable",
         _ => "Status",
@@ -559,19 +563,33 @@ fn reason(code: u16) -> &'static str {
 }
 
 async fn handle_conn(mut sock: tokio::net::TcpStream, port: u16, handler: Handler) -> io::Result<()> {
+    let Some(req) = read_request(&mut sock, port).await? else {
+        return Ok(());
+    };
+    let resp = handler(&req);
+    write_response(&mut sock, &req, &resp).await
+}
+
+/// Reads one HTTP/1.1 request (head and a `Content-Length` body) from `sock`; `None` when the
+/// peer closed the connection or sent an absurdly long head. Shared with the kubelet double,
+/// which reads it from a TLS stream.
+pub(crate) async fn read_request<S>(sock: &mut S, port: u16) -> io::Result<Option<RecordedRequest>>
+where
+    S: tokio::io::AsyncRead + Unpin,
+{
     let mut buf = Vec::with_capacity(2048);
     let head_end = loop {
         let mut chunk = [0u8; 4096];
         let n = sock.read(&mut chunk).await?;
         if n == 0 {
-            return Ok(());
+            return Ok(None);
         }
         buf.extend_from_slice(&chunk[..n]);
         if let Some(p) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
             break p;
         }
         if buf.len() > 1 << 20 {
-            return Ok(());
+            return Ok(None);
         }
     };
     let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
@@ -598,14 +616,24 @@ async fn handle_conn(mut sock: tokio::net::TcpStream, port: u16, handler: Handle
         body.extend_from_slice(&chunk[..n]);
     }
     body.truncate(len);
-    let req = RecordedRequest {
+    Ok(Some(RecordedRequest {
         port,
         method,
         target,
         headers,
         body,
-    };
-    let resp = handler(&req);
+    }))
+}
+
+/// Writes `resp` as the answer to `req` and closes the connection (one request per connection).
+pub(crate) async fn write_response<S>(
+    sock: &mut S,
+    req: &RecordedRequest,
+    resp: &HttpResponse,
+) -> io::Result<()>
+where
+    S: tokio::io::AsyncWrite + Unpin,
+{
     let mut out = format!(
         "HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
         resp.status,

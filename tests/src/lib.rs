@@ -11,6 +11,7 @@ pub mod crds;
 pub mod doubles;
 pub mod fixtures;
 pub mod kafka;
+pub mod kubelet;
 pub mod operator;
 pub mod operator_annotations;
 pub mod procs;

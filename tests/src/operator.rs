@@ -105,6 +105,17 @@ pub fn running_pod_status(ip: Ipv4Addr, host_ip: Ipv4Addr, containers: &[(String
            "containerStatuses": statuses, "qosClass": "Burstable"})
 }
 
+/// The KafkaMirrorMaker2 (or other Strimzi cluster) a pod belongs to: its `strimzi.io/cluster`
+/// label, "" when it has none.
+pub(crate) fn strimzi_cluster_of(pod: &Pod) -> String {
+    pod.metadata
+        .labels
+        .as_ref()
+        .and_then(|l| l.get("strimzi.io/cluster"))
+        .cloned()
+        .unwrap_or_default()
+}
+
 pub(crate) fn spawn(
     handle: &tokio::runtime::Handle,
     cfg: OperatorConfig,
@@ -514,13 +525,7 @@ impl Operator {
         // Pods of KafkaMirrorMaker2s that are gone.
         for p in &pods {
             let ns = p.metadata.namespace.clone().unwrap_or_default();
-            let cluster = p
-                .metadata
-                .labels
-                .as_ref()
-                .and_then(|l| l.get("strimzi.io/cluster"))
-                .cloned()
-                .unwrap_or_default();
+            let cluster = strimzi_cluster_of(p);
             if !existing.contains(&(ns.clone(), cluster)) && p.metadata.deletion_timestamp.is_none() {
                 let api: Api<Pod> = Api::namespaced(client.clone(), &ns);
                 let _ = api

@@ -4,6 +4,7 @@
 //! before a budget ran out is kept (the sink lives outside the timed future).
 
 use super::plan::{self, namespace_dir, pod_dir};
+use super::pod_logs;
 use super::{Collected, Content, Missing};
 use crate::clients::{ContextClient, Op, resource_name};
 use crate::clusterset::secret::SecretView;
@@ -475,7 +476,8 @@ async fn per_pod(cc: &ContextClient, p: &ContextPlan, pod: &Pod, sink: &Sink) {
     );
 }
 
-/// `--logs`: the last N lines of each container of a worker pod.
+/// `--logs`: the last N lines of each container of a worker pod, which the API server streams
+/// from the kubelet of the pod's node (a failure is said of that kubelet: [`pod_logs`]).
 async fn logs(cc: &ContextClient, p: &ContextPlan, pod: &Pod, dir: &str, sink: &Sink) {
     let Some(tail) = p.logs_tail else { return };
     let name = pod.metadata.name.clone().unwrap_or_default();
@@ -485,23 +487,31 @@ async fn logs(cc: &ContextClient, p: &ContextPlan, pod: &Pod, dir: &str, sink: &
         .as_ref()
         .map(|s| s.containers.iter().map(|c| c.name.clone()).collect())
         .unwrap_or_default();
+    let node = pod.spec.as_ref().and_then(|s| s.node_name.as_deref());
+    let host_ip = pod.status.as_ref().and_then(|s| s.host_ip.as_deref());
     let api: kube::Api<Pod> = kube::Api::namespaced(cc.client.clone(), &ns);
     for c in containers {
+        let part = format!("{dir}/{}.log", plan::segment(&c));
+        let Some(node) = node else {
+            sink.lock().missing.push(pod_logs::unscheduled(&cc.context, part));
+            continue;
+        };
         let lp = LogParams {
             container: Some(c.clone()),
             tail_lines: Some(tail),
             ..Default::default()
         };
-        let part = format!("{dir}/{}.log", plan::segment(&c));
         let op = Op::new("get", "pods/log", "Pod").ns(&ns).name(&name);
         match cc.call(op, api.logs(&name, &lp)).await {
             Ok(text) => sink.file(part, Content::Text(text)),
             Err(e) => {
+                let node = pod_logs::Node { name: node, host_ip };
+                let missing = pod_logs::explain(&cc.context, part, &c, node, &e);
                 sink.file(
                     format!("{dir}/{}.log.error.txt", plan::segment(&c)),
-                    Content::Text(format!("logs of container {c}\n{e}\n")),
+                    Content::Text(format!("logs of container {c}\n{}\n", missing.reason)),
                 );
-                sink.missing(&cc.context, part, &e);
+                sink.lock().missing.push(missing);
             }
         }
     }

@@ -11,6 +11,7 @@
 //! |---|---|
 //! | [`plan`] | layout, file names, pure selection rules (versions, events, owners) |
 //! | [`gather`] | the reads, per context, under deadlines |
+//! | [`pod_logs`] | what a failed log read means: the kubelet behind the API server (pure) |
 //! | [`redact`] | Secret values, JAAS passwords and control characters out (pure) |
 //! | [`index`] | README.txt (pure, golden-tested) |
 //! | [`archive`] | the deterministic tar.gz |
@@ -19,6 +20,7 @@ pub mod archive;
 pub mod gather;
 pub mod index;
 pub mod plan;
+pub mod pod_logs;
 pub mod redact;
 
 use crate::clients::Kubeconfigs;
@@ -86,7 +88,8 @@ pub struct Missing {
     pub context: Option<String>,
     /// The archive path that would have held it (or what it is).
     pub part: String,
-    /// `unreachable`, `timeout`, `forbidden`, `not-found`, `not-running`, `error`.
+    /// `unreachable`, `timeout`, `forbidden`, `not-found`, `not-running`, `kubelet` (the kubelet
+    /// behind the API server could not give a log), `error`.
     pub kind: String,
     pub reason: String,
 }

@@ -937,3 +937,96 @@ async fn test_namespaces_can_be_deleted() {
     })
     .await;
 }
+
+/// `curl` straight at a kubelet double, with or without the API server's client certificate.
+fn curl_kubelet(c: &mm2_e2e::Cluster, path: &str, with_client_cert: bool) -> (u16, String) {
+    let mut cmd = std::process::Command::new("curl");
+    cmd.args(["-sk", "-o", "-", "-w", "\n%{http_code}"]);
+    if with_client_cert {
+        cmd.arg("--cert")
+            .arg(c.dir.join("kubelet-client.crt"))
+            .arg("--key")
+            .arg(c.dir.join("kubelet-client.key"));
+    }
+    let url = format!("https://{}:{}{path}", c.advertise, mm2_e2e::kubelet::KUBELET_PORT);
+    let out = cmd.arg(url).output().expect("run curl");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let (body, code) = text.rsplit_once('\n').expect("status line");
+    (code.parse().expect("status code"), body.to_string())
+}
+
+#[tokio::test]
+async fn container_logs_come_from_the_kubelet_of_the_pods_node() {
+    let b = bed();
+    let alias = "aws";
+    // Its own namespace: other tests scale the MM2s of the shared working one.
+    let ns = "t-bed-kubelet";
+    fixtures::install_working(b, ns).await.expect("working layout");
+    let pod = "mm2-proxmox-to-aws-mirrormaker2-1";
+    let container = "mm2-proxmox-to-aws-mirrormaker2";
+    let now = k8s_openapi::jiff::Timestamp::now();
+    let k = b.kubelets();
+    k.append_log(
+        alias,
+        ns,
+        pod,
+        container,
+        now - k8s_openapi::jiff::SignedDuration::from_hours(2),
+        "an old line",
+    );
+    k.append_log(alias, ns, pod, container, now, "INFO second-to-last");
+    k.append_log(alias, ns, pod, container, now, "INFO the last line");
+    let logs = |extra: &[&str]| {
+        let mut args = vec!["--context", "rciis-aws", "-n", ns, "logs", pod, "-c", container];
+        args.extend_from_slice(extra);
+        let out = b.kubectl(&args);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    };
+
+    // kubectl → the real API server → this node's kubelet, the query passed along.
+    assert_eq!(logs(&["--tail=2"]), "INFO second-to-last\nINFO the last line\n");
+    assert!(
+        k.requests(alias, ns)
+            .iter()
+            .any(|r| r.target == format!("/containerLogs/{ns}/{pod}/{container}?tailLines=2")),
+        "{:?}",
+        k.requests(alias, ns)
+    );
+    let all = logs(&[]);
+    assert!(all.starts_with("an old line\n"), "{all}");
+    assert!(all.contains("Kafka Connect started"), "{all}");
+    let recent = logs(&["--since=1h"]);
+    assert!(
+        !recent.contains("an old line") && recent.contains("Kafka Connect started"),
+        "{recent}"
+    );
+    let stamped = logs(&["--tail=1", "--timestamps"]);
+    let (at, text) = stamped.trim_end().split_once(' ').unwrap();
+    assert_eq!(text, "INFO the last line");
+    assert_eq!(at.parse::<k8s_openapi::jiff::Timestamp>().unwrap(), now);
+
+    // What the kubelet itself says, which the API server's own checks usually pre-empt.
+    let c = b.cluster(alias);
+    let (code, body) = curl_kubelet(c, &format!("/containerLogs/{ns}/{pod}/{container}"), false);
+    assert_eq!((code, body.as_str()), (401, "Unauthorized"));
+    let (code, body) = curl_kubelet(c, &format!("/containerLogs/{ns}/no-such-pod/{container}"), true);
+    assert_eq!(
+        (code, body.as_str()),
+        (404, "pod \"no-such-pod\" does not exist\n")
+    );
+    let (code, body) = curl_kubelet(c, &format!("/containerLogs/{ns}/{pod}/sidecar"), true);
+    assert_eq!(
+        (code, body.as_str()),
+        (
+            404,
+            format!("container \"sidecar\" not found in pod \"{pod}\"\n").as_str()
+        )
+    );
+    let (code, _) = curl_kubelet(
+        c,
+        &format!("/containerLogs/{ns}/{pod}/{container}?tailLines=-1"),
+        true,
+    );
+    assert_eq!(code, 422);
+}

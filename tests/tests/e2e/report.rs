@@ -6,6 +6,7 @@ use crate::cli::{Out, run};
 use mm2_core::clusterset::secret::base64_engine;
 use mm2_e2e::doubles::{CONNECT_PORT, METRICS_PORT, PodKey};
 use mm2_e2e::fixtures::{self, Runbook, mm2_pods};
+use mm2_e2e::kubelet::Fault;
 use mm2_e2e::{HttpResponse, bed};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -146,6 +147,11 @@ fn workers_in(rb: &Runbook, alias: &str) -> Vec<String> {
     let (home, name) = rb.mm2_of(source);
     assert_eq!(home, alias);
     mm2_pods(&name, 2)
+}
+
+/// The one container of an MM2 worker pod (`<mm2>-mirrormaker2-<i>` runs `<mm2>-mirrormaker2`).
+fn container_of(pod: &str) -> &str {
+    pod.rsplit_once('-').map(|(c, _)| c).unwrap()
 }
 
 fn missing_parts(o: &Out) -> Vec<(String, String, String)> {
@@ -366,16 +372,11 @@ async fn what_the_pod_proxy_refuses_is_listed_and_marked_with_the_error() {
         "contexts/rciis-proxmox/{ns}/pods/{}/connectors.json",
         pods[0]
     )));
-    // Logs: collected, or (the bed has no kubelet behind the API server) listed with the reason.
-    for (_, ctx) in CONTEXTS {
-        let (alias, _) = CONTEXTS.iter().find(|(_, c)| *c == ctx).unwrap();
+    // The logs come from each node's kubelet through the API server, refused proxies or not.
+    for (alias, ctx) in CONTEXTS {
         for p in workers_in(&rb, alias) {
-            let log = format!("contexts/{ctx}/{ns}/pods/{p}/");
-            let collected = a.files.keys().any(|k| k.starts_with(&log) && k.ends_with(".log"));
-            let listed = missing
-                .iter()
-                .any(|(_, part, _)| part.starts_with(&log) && part.ends_with(".log"));
-            assert!(collected || listed, "no log part for {p}: {missing:?}");
+            let log = format!("contexts/{ctx}/{ns}/pods/{p}/{}.log", container_of(&p));
+            assert!(a.has(&log), "{log} missing: {missing:?}");
         }
     }
     let readme = a.text("README.txt");
@@ -635,5 +636,165 @@ async fn when_no_cluster_answers_the_archive_still_says_why_and_exits_4() {
     assert!(
         readme.contains("rciis-aws") && readme.contains("rciis-proxmox") && readme.contains("unreachable"),
         "{readme}"
+    );
+}
+
+#[tokio::test]
+async fn logs_hold_each_workers_last_lines_from_its_kubelet_with_passwords_redacted() {
+    let ns = "t-report-logs";
+    let rb = fixtures::install_working(bed(), ns).await.expect("install");
+    let k = bed().kubelets();
+    let now = k8s_openapi::jiff::Timestamp::now();
+    for (alias, _) in CONTEXTS {
+        let pw = rb.password(alias);
+        for p in workers_in(&rb, alias) {
+            let c = container_of(&p);
+            // A worker that echoes its client configuration unmasked, then one more line.
+            let jaas = format!(
+                "  sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username=\"mm2-user\" password=\"{pw}\";"
+            );
+            k.append_log(alias, ns, &p, c, now, &jaas);
+            k.append_log(alias, ns, &p, c, now, &format!("INFO last line of {p}"));
+        }
+    }
+    const TAIL: usize = 5;
+    let (out, file, _dir) = report(bed().kubeconfig(), ns, &["--logs", "--tail", "5"]);
+    assert_code(&out, 0);
+    assert_eq!(out.json()["logs_tail"], 5);
+    let a = Unpacked::open(&file);
+    for (alias, ctx) in CONTEXTS {
+        let pw = rb.password(alias);
+        for p in workers_in(&rb, alias) {
+            let c = container_of(&p);
+            let got = a.text(&format!("contexts/{ctx}/{ns}/pods/{p}/{c}.log"));
+            let full = k.full_log(alias, ns, &p, c).await.unwrap();
+            let want: Vec<&str> = full
+                .lines()
+                .rev()
+                .take(TAIL)
+                .collect::<Vec<_>>()
+                .into_iter()
+                .rev()
+                .collect();
+            let got_lines: Vec<&str> = got.lines().collect();
+            assert_eq!(got_lines.len(), TAIL, "{got}");
+            // The worker's own lines as the kubelet kept them, the password line redacted.
+            assert_eq!(got_lines[..TAIL - 2], want[..TAIL - 2], "{got}");
+            assert_eq!(got_lines[TAIL - 1], format!("INFO last line of {p}"));
+            assert!(
+                got_lines[TAIL - 2].contains("sasl.jaas.config=")
+                    && got_lines[TAIL - 2].contains("<redacted>"),
+                "{got}"
+            );
+            assert!(!got.contains(pw), "{p}: the password reached the archive");
+            // The count went from the command line through the API server to the kubelet.
+            assert!(
+                k.requests(alias, ns)
+                    .iter()
+                    .any(|r| r.target == format!("/containerLogs/{ns}/{p}/{c}?tailLines=5")),
+                "{:?}",
+                k.requests(alias, ns)
+            );
+        }
+    }
+    a.assert_free_of(&secret_forms(&rb));
+    a.assert_no_escapes();
+}
+
+/// The missing entry of each worker's log in `ctx`: (kind, reason).
+fn log_failures(o: &Out, rb: &Runbook, ns: &str, alias: &str, ctx: &str) -> Vec<(String, String)> {
+    let doc = o.json();
+    workers_in(rb, alias)
+        .iter()
+        .map(|p| {
+            let part = format!("contexts/{ctx}/{ns}/pods/{p}/{}.log", container_of(p));
+            let m = doc["missing"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|m| m["context"] == ctx && m["part"] == part.as_str())
+                .unwrap_or_else(|| panic!("{part} not listed as missing: {o}"));
+            (
+                m["kind"].as_str().unwrap().to_string(),
+                m["reason"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_kubelet_that_refuses_drops_or_hangs_is_named_and_never_holds_up_the_archive() {
+    let ns = "t-report-kubelet";
+    let rb = fixtures::install_working(bed(), ns).await.expect("install");
+    let k = bed().kubelets();
+    k.set_fault("aws", ns, Fault::Forbidden);
+    k.set_fault("proxmox", ns, Fault::Hang);
+    let (out, file, _dir) = report(
+        bed().kubeconfig(),
+        ns,
+        &["--logs", "--tail", "20", "--timeout", "3s"],
+    );
+    k.clear_fault("proxmox", ns);
+    assert_code(&out, 3);
+    assert!(out.elapsed < Duration::from_secs(20), "took {:?}", out.elapsed);
+    // Said of the kubelet, not as the user's RBAC or a slow API server.
+    for (kind, reason) in log_failures(&out, &rb, ns, "aws", "rciis-aws") {
+        assert_eq!(kind, "kubelet", "{reason}");
+        assert!(
+            reason.contains("the kubelet of node rciis-aws-worker-1 (198.18.0.1) refused")
+                && reason.contains("subresource=proxy"),
+            "{reason}"
+        );
+    }
+    for (kind, reason) in log_failures(&out, &rb, ns, "proxmox", "rciis-proxmox") {
+        assert_eq!(kind, "timeout", "{reason}");
+        assert!(
+            reason.contains("within 3s")
+                && reason.contains("from the kubelet of node rciis-proxmox-worker-1"),
+            "{reason}"
+        );
+    }
+    let missing = missing_parts(&out);
+    assert!(
+        missing.iter().all(|(_, m, _)| m.ends_with(".log")),
+        "only logs are missing: {missing:?}"
+    );
+    let a = Unpacked::open(&file);
+    let readme = a.text("README.txt");
+    for (alias, ctx) in CONTEXTS {
+        for p in workers_in(&rb, alias) {
+            let log = format!("contexts/{ctx}/{ns}/pods/{p}/{}.log", container_of(&p));
+            assert!(readme.contains(&log), "{readme}");
+            assert!(!a.has(&log));
+            assert!(
+                a.text(&format!("{log}.error.txt"))
+                    .contains("the kubelet of node")
+            );
+            // Everything else of the pod was still collected.
+            assert!(a.has(&format!("contexts/{ctx}/{ns}/pods/{p}/metrics.txt")));
+        }
+    }
+    a.assert_free_of(&secret_forms(&rb));
+    a.assert_no_escapes();
+
+    // A kubelet that drops the connection: the API server's 500 names what happened.
+    k.set_fault("aws", ns, Fault::Drop);
+    let (out, _, _dir) = report(
+        bed().kubeconfig(),
+        ns,
+        &["--logs", "--tail", "20", "--timeout", "3s"],
+    );
+    k.clear_fault("aws", ns);
+    assert_code(&out, 3);
+    for (kind, reason) in log_failures(&out, &rb, ns, "aws", "rciis-aws") {
+        assert_eq!(kind, "kubelet", "{reason}");
+        assert!(
+            reason.contains("could not get the logs of") && reason.contains("containerLogs"),
+            "{reason}"
+        );
+    }
+    assert!(
+        missing_parts(&out).iter().all(|(c, ..)| c == "rciis-aws"),
+        "{out}"
     );
 }

@@ -38,11 +38,9 @@ pub struct CopySecretArgs {
     pub force: bool,
 }
 
-const TIMEOUT: Duration = Duration::from_secs(15);
-
 pub async fn run(g: &GlobalArgs, a: &CopySecretArgs) -> Result<u8> {
     let kc = g.kubeconfigs()?;
-    let timeout = g.timeout_or(TIMEOUT);
+    let timeout = g.timeout_or(mm2_core::timeouts::CLUSTERSET_WRITE);
     let pal = Palette::for_stderr();
     // Plan everything (reads only) before any write: an unreachable cluster or a missing source
     // fails here and nothing is half-copied.
@@ -100,12 +98,7 @@ async fn plan_one(
     kc.check_context(&from)?;
     kc.check_context(&to)?;
     let req = g.topology_request()?;
-    let ns = g
-        .namespace
-        .clone()
-        .or_else(|| req.config.as_ref().and_then(|c| c.namespace.clone()))
-        .or_else(|| kc.namespace_of(&from))
-        .unwrap_or_else(|| "default".into());
+    let ns = mm2_core::topology::one_namespace(kc, &req, Some(&from));
     let target_name = a.as_name.clone().unwrap_or_else(|| name.clone());
     if from == to && target_name == name {
         return Err(Error::Usage(format!(

@@ -10,7 +10,6 @@ use mm2_core::clusterset::outcome::ExportOutcome;
 use mm2_core::error::{Error, Result, exit};
 use mm2_core::mm2::lifecycle::DryRun;
 use mm2_core::output::Palette;
-use std::time::Duration;
 
 #[derive(Debug, Args)]
 pub struct ExportArgs {
@@ -29,8 +28,6 @@ pub struct ExportArgs {
     #[arg(long)]
     pub print_manifests: bool,
 }
-
-const TIMEOUT: Duration = Duration::from_secs(15);
 
 pub async fn run(g: &GlobalArgs, a: &ExportArgs) -> Result<u8> {
     // A usage error needs no cluster.
@@ -61,7 +58,7 @@ pub async fn run(g: &GlobalArgs, a: &ExportArgs) -> Result<u8> {
     // The conflict check looks at the whole clusterset, not only --context.
     let mut req = g.topology_request()?;
     req.contexts.clear();
-    let timeout = g.timeout_or(TIMEOUT);
+    let timeout = g.timeout_or(mm2_core::timeouts::CLUSTERSET_WRITE);
     let mut cs = members::load(&kc, &req, timeout).await?;
     cs.ensure_context(&kc, &context, timeout).await?;
     let what = match (&a.service, &a.kafka) {

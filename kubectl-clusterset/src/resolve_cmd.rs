@@ -7,15 +7,12 @@ use mm2_core::clusterset::resolve::{self, ContextSection, ResolveReport, Severit
 use mm2_core::error::Result;
 use mm2_core::output::{Palette, Table};
 use mm2_core::resources::condition;
-use std::time::Duration;
 
 #[derive(Debug, Args)]
 pub struct ResolveArgs {
     /// Exported service name, e.g. kafka-bootstrap-aws
     pub name: String,
 }
-
-const TIMEOUT: Duration = Duration::from_secs(10);
 
 pub async fn run(g: &GlobalArgs, a: &ResolveArgs) -> Result<u8> {
     // A usage error needs no cluster: a Service name is a DNS-1035 label.
@@ -27,7 +24,7 @@ pub async fn run(g: &GlobalArgs, a: &ResolveArgs) -> Result<u8> {
     }
     let kc = g.kubeconfigs()?;
     let req = g.topology_request()?;
-    let timeout = g.timeout_or(TIMEOUT);
+    let timeout = g.timeout_or(mm2_core::timeouts::READ);
     let mut cs = members::load(&kc, &req, timeout).await?;
     // An explicit --context acts as that user, even if it shares a server with another member.
     for c in &g.context {

@@ -62,7 +62,7 @@ pub async fn run(g: &GlobalArgs, a: &ConvertArgs) -> Result<u8, Error> {
             mm2_core::cli::direction_precheck(g, Some(dir)).await?;
             let kc = g.kubeconfigs()?;
             let req = g.topology_request()?;
-            let timeout = g.timeout_or(std::time::Duration::from_secs(10));
+            let timeout = g.timeout_or(mm2_core::timeouts::READ);
             let topo = mm2_core::topology::discover(&kc, &req, timeout).await?;
             if let Some(e) = topo.unusable() {
                 return Err(e);

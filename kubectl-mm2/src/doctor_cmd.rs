@@ -38,7 +38,7 @@ async fn diagnose(g: &GlobalArgs, a: &DoctorArgs) -> Result<u8, Error> {
     mm2_core::cli::direction_precheck(g, a.direction.as_deref()).await?;
     let kc = g.kubeconfigs()?;
     let req = g.topology_request()?;
-    let timeout = g.timeout_or(std::time::Duration::from_secs(10));
+    let timeout = g.timeout_or(mm2_core::timeouts::READ);
     let report = mm2_core::doctor::run(&kc, &req, timeout, a.direction.as_deref(), &a.only).await?;
     match g.output.serialize(&report) {
         Some(s) => mm2_core::hprint!("{s}"),

@@ -5,9 +5,9 @@ use clap::Args;
 use mm2_core::cli::GlobalArgs;
 use mm2_core::clients::parse_duration;
 use mm2_core::error::{Error, Result};
+use mm2_core::lag::prometheus::PrometheusSource;
+use mm2_core::lag::report::{self as lag_report, LagOptions, LagReport};
 use mm2_core::lag::{self, Severity, Thresholds};
-use mm2_core::mm2::lag_prometheus::PrometheusSource;
-use mm2_core::mm2::lag_report::{self, LagOptions, LagReport};
 use mm2_core::output::{Health, OutputFormat, Palette, Table};
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};
@@ -53,8 +53,6 @@ pub struct LagArgs {
     pub prometheus: Option<PrometheusSource>,
 }
 
-const READ_TIMEOUT: Duration = Duration::from_secs(10);
-
 /// Run `lag`; errors become UNKNOWN (3), the Nagios convention.
 /// Exit code of a usage error of `lag`: UNKNOWN in the Nagios convention (never 2, CRITICAL).
 pub const USAGE_EXIT: u8 = 3;
@@ -94,7 +92,7 @@ async fn lag(g: &GlobalArgs, a: &LagArgs) -> Result<u8> {
     };
     let kc = g.kubeconfigs()?;
     let req = g.topology_request()?;
-    let timeout = g.timeout_or(READ_TIMEOUT);
+    let timeout = g.timeout_or(mm2_core::timeouts::READ);
     let once = || async {
         let topo = mm2_core::topology::discover(&kc, &req, timeout).await?;
         if let Some(e) = topo.unusable() {
@@ -485,8 +483,8 @@ mod tests {
 #[cfg(test)]
 mod watch_tests {
     use super::*;
+    use mm2_core::lag::report::DirectionLagReport;
     use mm2_core::lag::{Evaluation, Thresholds};
-    use mm2_core::mm2::lag_report::DirectionLagReport;
 
     fn direction(severity: Severity, records_behind: Option<f64>) -> DirectionLagReport {
         DirectionLagReport {

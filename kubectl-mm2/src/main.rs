@@ -199,7 +199,7 @@ async fn status(g: &GlobalArgs, a: &StatusArgs) -> Result<u8, Error> {
     mm2_core::cli::direction_precheck(g, a.direction.as_deref()).await?;
     let kc = g.kubeconfigs()?;
     let req = g.topology_request()?;
-    let timeout = g.timeout_or(std::time::Duration::from_secs(10));
+    let timeout = g.timeout_or(mm2_core::timeouts::READ);
     let topo = mm2_core::topology::discover(&kc, &req, timeout).await?;
     let only = match &a.direction {
         Some(d) => mm2_core::mm2::serving::select(&topo, d)?.directions,

@@ -11,7 +11,6 @@ use mm2_core::mm2::offsets::{self, DirectionOffsets, OffsetsOptions, OffsetsRepo
 use mm2_core::mm2::serving::writable_for_arg;
 use mm2_core::output::{Palette, Table};
 use std::fmt::Write as _;
-use std::time::Duration;
 
 /// Flags of offsets.
 #[derive(Debug, Args)]
@@ -32,8 +31,6 @@ pub struct OffsetsArgs {
     pub print_patch: bool,
 }
 
-const TIMEOUT: Duration = Duration::from_secs(120);
-
 pub async fn run(g: &GlobalArgs, a: &OffsetsArgs) -> Result<u8> {
     let group = match &a.group {
         Some(r) => Some(
@@ -43,7 +40,7 @@ pub async fn run(g: &GlobalArgs, a: &OffsetsArgs) -> Result<u8> {
         None => None,
     };
     mm2_core::cli::direction_precheck(g, a.direction.as_deref()).await?;
-    let topo = mm2_core::cli::discover(g, std::time::Duration::from_secs(15)).await?;
+    let topo = mm2_core::cli::discover(g, mm2_core::timeouts::DISCOVER_FOR_WRITE).await?;
     let dirs = pick_directions(&topo, a.direction.as_deref(), a.all, "inspect")?;
     if dirs.is_empty() {
         return Err(Error::Topology("no replication directions found".into()));
@@ -74,7 +71,7 @@ pub async fn run(g: &GlobalArgs, a: &OffsetsArgs) -> Result<u8> {
         group,
         group_pattern: a.group.clone(),
         dry_run: g.dry_run,
-        timeout: g.timeout_or(TIMEOUT),
+        timeout: g.timeout_or(mm2_core::timeouts::OFFSETS_WAIT),
     };
     let progress = Progress::new("reading Connect offsets and replication metrics");
     let report = offsets::build(&topo, &dirs, &opts).await;

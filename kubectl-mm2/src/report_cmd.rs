@@ -31,8 +31,6 @@ pub struct ReportArgs {
     pub tail: i64,
 }
 
-const CALL_TIMEOUT: Duration = Duration::from_secs(10);
-
 /// Run `report`: exit 0 when the archive is complete, 3 when parts are missing.
 pub async fn run(g: &GlobalArgs, a: &ReportArgs) -> Result<u8> {
     mm2_core::cli::direction_precheck(g, a.direction.as_deref()).await?;
@@ -58,7 +56,7 @@ pub async fn run(g: &GlobalArgs, a: &ReportArgs) -> Result<u8> {
         direction: a.direction.clone(),
         since: a.since,
         logs_tail: a.logs.then_some(a.tail),
-        timeout: g.timeout_or(CALL_TIMEOUT),
+        timeout: g.timeout_or(mm2_core::timeouts::REPORT_CALL),
         plugin_version: env!("CARGO_PKG_VERSION").to_string(),
         now: now_seconds(),
     };

@@ -11,7 +11,6 @@ use mm2_core::mm2::restart::{
 use mm2_core::mm2::serving::writable_for_arg;
 use mm2_core::output::Palette;
 use mm2_core::resources::strimzi::ConnectorKind;
-use std::time::Duration;
 
 /// Flags of restart.
 #[derive(Debug, Args)]
@@ -38,8 +37,6 @@ pub struct RestartArgs {
     pub wait: bool,
 }
 
-const WAIT_TIMEOUT: Duration = Duration::from_secs(180);
-
 impl RestartArgs {
     fn request(&self) -> RestartRequest {
         let mut kinds: Vec<ConnectorKind> = self.connector.iter().filter_map(|c| c.parse().ok()).collect();
@@ -62,7 +59,7 @@ pub async fn run(g: &GlobalArgs, a: &RestartArgs) -> Result<u8> {
         return Err(Error::Usage("--task N needs one --connector".into()));
     }
     mm2_core::cli::direction_precheck(g, a.direction.as_deref()).await?;
-    let topo = mm2_core::cli::discover(g, std::time::Duration::from_secs(15)).await?;
+    let topo = mm2_core::cli::discover(g, mm2_core::timeouts::DISCOVER_FOR_WRITE).await?;
     let dirs = pick_directions(&topo, a.direction.as_deref(), a.all, "restart")?;
     if dirs.is_empty() {
         return Err(Error::Topology("no replication directions found".into()));
@@ -82,7 +79,7 @@ pub async fn run(g: &GlobalArgs, a: &RestartArgs) -> Result<u8> {
             &req,
             g.dry_run,
             a.wait,
-            g.timeout_or(WAIT_TIMEOUT),
+            g.timeout_or(mm2_core::timeouts::RESTART_WAIT),
             |ev| match ev {
                 restart::Progress::Annotated(s) => progress.update(&format!(
                     "{}: {}={} written, waiting for the operator",

@@ -8,7 +8,7 @@ use mm2_core::cli::GlobalArgs;
 use mm2_core::error::{Error, Result};
 use mm2_core::mm2::scale::{self, Event, FieldPlan, ScaleReport, ScaleRequest, ScaleWarning};
 use mm2_core::output::Palette;
-use std::time::Duration;
+use mm2_core::timeouts;
 
 /// Flags of scale.
 #[derive(Debug, Args)]
@@ -24,9 +24,6 @@ pub struct ScaleArgs {
     pub write: WriteFlags,
 }
 
-const READ_TIMEOUT: Duration = Duration::from_secs(15);
-const WAIT_TIMEOUT: Duration = Duration::from_secs(120);
-
 pub async fn run(g: &GlobalArgs, a: &ScaleArgs) -> Result<u8> {
     let req = ScaleRequest {
         replicas: a.replicas,
@@ -35,11 +32,11 @@ pub async fn run(g: &GlobalArgs, a: &ScaleArgs) -> Result<u8> {
         print_patch: a.write.print_patch,
         dry_run: g.dry_run,
         wait: a.write.wait,
-        timeout: g.timeout_or(WAIT_TIMEOUT),
+        timeout: g.timeout_or(timeouts::OPERATOR_WAIT),
     };
     scale::validate(&req)?;
     mm2_core::cli::direction_precheck(g, Some(&a.direction)).await?;
-    let topo = mm2_core::cli::discover(g, READ_TIMEOUT).await?;
+    let topo = mm2_core::cli::discover(g, timeouts::DISCOVER_FOR_WRITE).await?;
     let sel = mm2_core::mm2::serving::select(&topo, &a.direction)?;
     let [d] = sel.directions.as_slice() else {
         return Err(Error::Usage(format!(

@@ -10,8 +10,8 @@ use mm2_core::mm2::serving::writable_for_arg;
 use mm2_core::mm2::state::{self, Decision, DirectionState, Event, FluxAfter, StateReport, StateRequest};
 use mm2_core::output::Palette;
 use mm2_core::resources::strimzi::{ConnectorKind, ConnectorState};
+use mm2_core::timeouts;
 use mm2_core::write::{DryRun, WriteOutcome};
-use std::time::Duration;
 
 /// Flags shared by pause and resume.
 #[derive(Debug, Args)]
@@ -54,9 +54,6 @@ impl WriteFlags {
     }
 }
 
-const READ_TIMEOUT: Duration = Duration::from_secs(15);
-const WAIT_TIMEOUT: Duration = Duration::from_secs(120);
-
 fn kinds(args: &[String]) -> Vec<ConnectorKind> {
     if args.iter().any(|c| c == "all") {
         return ConnectorKind::ALL.to_vec();
@@ -75,10 +72,10 @@ pub async fn run(g: &GlobalArgs, a: &StateArgs, to: ConnectorState) -> Result<u8
         print_patch: a.write.print_patch,
         dry_run: g.dry_run,
         wait: a.write.wait,
-        timeout: g.timeout_or(WAIT_TIMEOUT),
+        timeout: g.timeout_or(timeouts::OPERATOR_WAIT),
     };
     mm2_core::cli::direction_precheck(g, a.direction.as_deref()).await?;
-    let topo = mm2_core::cli::discover(g, READ_TIMEOUT).await?;
+    let topo = mm2_core::cli::discover(g, timeouts::DISCOVER_FOR_WRITE).await?;
     let dirs = pick_directions(&topo, a.direction.as_deref(), a.all, req.verb())?;
     if dirs.is_empty() {
         return Err(Error::Topology("no replication directions found".into()));

@@ -183,7 +183,7 @@ pub async fn direction_precheck(g: &GlobalArgs, arg: Option<&str>) -> Result<()>
     });
     if file.is_none()
         && let (Ok(kc), Ok(req)) = (g.kubeconfigs(), g.topology_request())
-        && let Ok(topo) = crate::topology::discover(&kc, &req, Duration::from_secs(3)).await
+        && let Ok(topo) = crate::topology::discover(&kc, &req, crate::timeouts::SHELL_TRAP_HINT).await
         && let Err(DirectionError::ShellRedirect { file: f, .. }) =
             crate::direction::parse(arg, &topo.aliases())
     {

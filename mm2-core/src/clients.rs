@@ -137,7 +137,7 @@ impl Kubeconfigs {
         let mut cfg = Config::from_custom_kubeconfig(self.kubeconfig.clone(), &opts)
             .await
             .map_err(|e| Error::Kubeconfig(format!("context {context}: {e}")))?;
-        cfg.connect_timeout = Some(timeout.min(Duration::from_secs(10)));
+        cfg.connect_timeout = Some(timeout.min(crate::timeouts::CONNECT));
         cfg.read_timeout = Some(timeout);
         // A CLI must fail fast: kube's default retry kept a 503 busy for > 40 s.
         cfg.default_retry = false;

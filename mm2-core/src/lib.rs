@@ -20,6 +20,7 @@
 //! | [`poll`] | waiting for a cluster to converge: one probe loop under one deadline |
 //! | [`output`] | table / wide / json / yaml, colour rules |
 //! | [`terminal`] | human text made safe for a terminal (`hprintln!` and friends) |
+//! | [`timeouts`] | every default time limit, in one table |
 //! | [`error`] | the error enum, hints and exit codes |
 //! | [`write`] | write-path types shared by every writing command: `--dry-run`, write outcomes |
 //! | [`golden`] | golden-file comparison for the renderers' tests (`UPDATE_GOLDEN=1` rewrites) |
@@ -40,6 +41,7 @@ pub mod poll;
 pub mod report;
 pub mod resources;
 pub mod terminal;
+pub mod timeouts;
 pub mod topology;
 pub mod write;
 

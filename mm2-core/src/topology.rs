@@ -348,15 +348,28 @@ pub fn identity_for_server(
     }
 }
 
-/// The namespace to look in for one context.
+/// The namespace to look in for one context: `None` with `-A`, and also when neither `-n`, the
+/// config file nor the context names one (discovery then looks in every namespace).
 pub fn namespace_for(kc: &Kubeconfigs, req: &TopologyRequest, context: &str) -> Option<String> {
     if req.all_namespaces {
         return None;
     }
+    namespace_choice(kc, req, Some(context))
+}
+
+/// The one namespace precedence rule of both plugins: `-n`, then the clusterset config file's,
+/// then `context`'s namespace in the kubeconfig (`None`: nobody chose one).
+pub fn namespace_choice(kc: &Kubeconfigs, req: &TopologyRequest, context: Option<&str>) -> Option<String> {
     req.namespace
         .clone()
         .or_else(|| req.config.as_ref().and_then(|c| c.namespace.clone()))
-        .or_else(|| kc.namespace_of(context))
+        .or_else(|| context.and_then(|c| kc.namespace_of(c)))
+}
+
+/// [`namespace_choice`] where exactly one namespace is needed (MCS namespace sameness, a Secret
+/// copy): kubectl's `default` when nobody chose one.
+pub fn one_namespace(kc: &Kubeconfigs, req: &TopologyRequest, context: Option<&str>) -> String {
+    namespace_choice(kc, req, context).unwrap_or_else(|| "default".into())
 }
 
 /// Alias a context is named after: `rciis-aws` → `aws` when `aws` is a known alias.
@@ -473,6 +486,34 @@ pub async fn discover(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_namespace_rule_flag_then_config_then_context_then_default() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("config");
+        std::fs::write(
+            &p,
+            "apiVersion: v1\nkind: Config\ncurrent-context: rciis-aws\nclusters:\n- name: c\n  cluster:\n    server: https://127.0.0.1:1\n\
+             contexts:\n- name: rciis-aws\n  context:\n    cluster: c\n    user: u\n    namespace: ctx-ns\n- name: bare\n  context:\n    cluster: c\n    user: u\n\
+             users:\n- name: u\n  user:\n    token: t\n",
+        )
+        .unwrap();
+        let kc = Kubeconfigs::load(Some(&p)).unwrap();
+        let mut req = TopologyRequest::default();
+        assert_eq!(one_namespace(&kc, &req, Some("rciis-aws")), "ctx-ns");
+        assert_eq!(one_namespace(&kc, &req, Some("bare")), "default");
+        // Discovery looks everywhere when nobody chose a namespace, never silently in `default`.
+        assert_eq!(namespace_for(&kc, &req, "bare"), None);
+        req.config = Some(ClustersetConfig {
+            namespace: Some("cfg-ns".into()),
+            clusters: vec![],
+        });
+        assert_eq!(one_namespace(&kc, &req, Some("rciis-aws")), "cfg-ns");
+        req.namespace = Some("flag-ns".into());
+        assert_eq!(namespace_for(&kc, &req, "rciis-aws").as_deref(), Some("flag-ns"));
+        req.all_namespaces = true;
+        assert_eq!(namespace_for(&kc, &req, "rciis-aws"), None);
+    }
 
     #[test]
     fn config_file_parses_and_rejects_duplicates() {

@@ -1,6 +1,10 @@
 //! Write-path types every writing use case shares (pause/resume/scale, restart, offsets,
 //! clusterset export and copy-secret): the `--dry-run` mode and what a write did.
 
+/// How often a write is tried when a concurrent writer got there first (409 Conflict, or a JSON
+/// patch's `test` failing with 422): each retry re-reads the object, so a few are plenty.
+pub const MAX_ATTEMPTS: u32 = 5;
+
 /// `--dry-run` values (`true`/`false`: kubectl's deprecated spellings, still accepted).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]

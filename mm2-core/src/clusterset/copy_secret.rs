@@ -578,8 +578,6 @@ fn namespace_hint(e: Error, dst: &ContextClient, ns: &str) -> Error {
     }
 }
 
-const MAX_ATTEMPTS: u32 = 5;
-
 /// Carry out a plan that has been authorized (or needs no authorization), re-planning when a
 /// concurrent writer or a rotation gets in the way. `consented`: a re-plan that finds a foreign
 /// target may overwrite it.
@@ -654,7 +652,7 @@ pub async fn execute(
                 ))
             }
         };
-        if attempts >= MAX_ATTEMPTS {
+        if attempts >= crate::write::MAX_ATTEMPTS {
             return Err(Error::Refused {
                 reason: format!(
                     "gave up copying {} after {attempts} attempts: {}",

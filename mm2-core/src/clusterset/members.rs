@@ -117,11 +117,7 @@ impl Clusterset {
 
 /// The namespace MCS commands use: `-n`, the config file's, the current context's, `default`.
 pub fn namespace(kc: &Kubeconfigs, req: &TopologyRequest) -> String {
-    req.namespace
-        .clone()
-        .or_else(|| req.config.as_ref().and_then(|c| c.namespace.clone()))
-        .or_else(|| kc.current_context().and_then(|c| kc.namespace_of(&c)))
-        .unwrap_or_else(|| "default".into())
+    crate::topology::one_namespace(kc, req, kc.current_context().as_deref())
 }
 
 /// Discover and connect the clusterset.

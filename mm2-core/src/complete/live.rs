@@ -11,7 +11,7 @@ use std::path::Path;
 use std::time::Duration;
 
 /// Budget of a live lookup per context (connect + call); the whole lookup is capped a bit above.
-pub const LIVE_TIMEOUT: Duration = Duration::from_secs(2);
+pub const LIVE_TIMEOUT: Duration = crate::timeouts::COMPLETION_LIVE;
 
 /// Live lookups against the kubeconfig's clusters.
 pub struct Live {

@@ -19,6 +19,8 @@ pub mod aggregate;
 pub mod evaluate;
 pub mod model;
 pub mod parse;
+pub mod prometheus;
+pub mod report;
 pub mod watch;
 
 #[cfg(test)]

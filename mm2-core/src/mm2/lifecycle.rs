@@ -162,7 +162,7 @@ where
                 return Ok((mm2, plan, outcome));
             }
             // A failed `test` (the mirror moved) or a conflict: re-read and try again.
-            Err(Error::Api { code: 409 | 422, .. }) if attempt < 5 => continue,
+            Err(Error::Api { code: 409 | 422, .. }) if attempt < crate::write::MAX_ATTEMPTS => continue,
             Err(e) => return Err(e),
         }
     }

@@ -13,8 +13,6 @@ pub const SUSPENDED_BY_ANNOTATION: &str = "kubectl-mm2.dev/suspended-by";
 pub const FIELD_MANAGER: &str = "kubectl-mm2";
 pub mod flux_gate;
 pub mod gitops;
-pub mod lag_prometheus;
-pub mod lag_report;
 pub mod lifecycle;
 pub mod offsets;
 pub mod restart;

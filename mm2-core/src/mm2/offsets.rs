@@ -519,7 +519,7 @@ async fn gather(
     // Both witnesses at once: the metrics scrape does not wait for the operator.
     let offsets_fut = read_offsets(cc, route, &mm2, opts, out.configmap.clone());
     let lag_fut = async {
-        let scrapes = crate::mm2::lag_report::scrape_pods(cc, &mm2, d).await?;
+        let scrapes = crate::lag::report::scrape_pods(cc, &mm2, d).await?;
         Ok::<DirectionLag, Error>(crate::lag::aggregate_direction(d, &scrapes))
     };
     let (offsets, lag) = futures::join!(offsets_fut, lag_fut);

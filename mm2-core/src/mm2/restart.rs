@@ -836,7 +836,7 @@ pub(crate) async fn annotate(
         let op = Op::new("patch", &res, &mm2.ar.kind).ns(namespace).name(name);
         match cc.call(op, api.patch(name, &pp, &Patch::Json::<()>(patch))).await {
             Ok(_) => return Ok(()),
-            Err(Error::Api { code: 409 | 422, .. }) if attempt < 5 => continue,
+            Err(Error::Api { code: 409 | 422, .. }) if attempt < crate::write::MAX_ATTEMPTS => continue,
             Err(e) => return Err(e),
         }
     }

@@ -26,7 +26,7 @@ pub mod redact;
 use crate::clients::Kubeconfigs;
 use crate::direction::Direction;
 use crate::error::{Error, Result};
-use crate::mm2::lag_report::{self, LagOptions};
+use crate::lag::report::{self as lag_report, LagOptions};
 use crate::mm2::status;
 use crate::topology::{Topology, TopologyRequest};
 use gather::{ContextPlan, Sink};

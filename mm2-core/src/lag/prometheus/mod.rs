@@ -10,7 +10,7 @@
 //!
 //! Two ways to reach Prometheus:
 //! - `http://HOST[:PORT][/PREFIX]`: plain HTTP from where the plugin runs (a tiny HTTP/1.1 client
-//!   under the call deadline; no TLS);
+//!   under the call deadline, hyper's client; no TLS);
 //! - `k8s://NAMESPACE/SERVICE[:PORT][/PREFIX]` (alias `service:`): the API server's service proxy
 //!   of the context where the MirrorMaker 2 runs, so it works from a laptop like the pod proxy.
 
@@ -19,16 +19,13 @@ use crate::direction::Direction;
 use crate::lag::PodScrape;
 use crate::mm2::inventory::Mm2Object;
 use serde::Deserialize;
+
+mod http;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// Metric families the lag aggregation reads (records-lag, the mirror connectors, in flight).
 pub const FAMILIES_REGEX: &str = "kafka_consumer_fetch_manager_records_lag|kafka_connect_mirror_.+|kafka_connect_source_task_source_record_(poll|write)_total";
-
-/// Largest response body read from a plain-HTTP Prometheus.
-const MAX_BODY: u64 = 64 << 20;
 
 /// Where the Prometheus HTTP API is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -105,7 +102,7 @@ impl PrometheusSource {
         let promql = lag_query(&mm2.namespace, &mm2.name);
         let path = self.query_path(&promql);
         let body = match &self.endpoint {
-            PrometheusEndpoint::Http { host, port, .. } => http_get(host, *port, &path, cc.timeout)
+            PrometheusEndpoint::Http { host, port, .. } => http::get(host, *port, &path, cc.timeout)
                 .await
                 .map_err(|e| format!("Prometheus {}: {e}", self.url)),
             PrometheusEndpoint::Service {
@@ -396,105 +393,6 @@ pub fn to_scrapes(body: &str, d: &Direction) -> Result<Vec<PodScrape>, String> {
         .collect())
 }
 
-/// `GET target` over plain HTTP/1.1 (`Connection: close`) within `timeout`. Returns the status and
-/// the body (de-chunked).
-pub async fn http_get(
-    host: &str,
-    port: u16,
-    target: &str,
-    timeout: Duration,
-) -> Result<(u16, String), String> {
-    let exchange = async {
-        let mut sock = tokio::net::TcpStream::connect((host, port))
-            .await
-            .map_err(|e| format!("cannot connect to {host}:{port}: {e}"))?;
-        let host_header = if host.contains(':') {
-            format!("[{host}]:{port}")
-        } else {
-            format!("{host}:{port}")
-        };
-        let req = format!(
-            "GET {target} HTTP/1.1\r\nHost: {host_header}\r\nAccept: application/json\r\n\
-             User-Agent: kubectl-mm2\r\nConnection: close\r\n\r\n"
-        );
-        sock.write_all(req.as_bytes())
-            .await
-            .map_err(|e| format!("sending the query: {e}"))?;
-        let mut buf = Vec::new();
-        (&mut sock)
-            .take(MAX_BODY)
-            .read_to_end(&mut buf)
-            .await
-            .map_err(|e| format!("reading the answer: {e}"))?;
-        parse_response(&buf)
-    };
-    match tokio::time::timeout(timeout, exchange).await {
-        Ok(r) => r,
-        Err(_) => Err(format!(
-            "no answer from {host}:{port} within {}",
-            crate::error::humantime(timeout)
-        )),
-    }
-}
-
-/// Status and body of a raw HTTP/1.x response (Content-Length, chunked, or read to close).
-fn parse_response(raw: &[u8]) -> Result<(u16, String), String> {
-    let head_end = raw
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .ok_or("incomplete HTTP answer")?;
-    let head = String::from_utf8_lossy(&raw[..head_end]);
-    let mut lines = head.split("\r\n");
-    let status_line = lines.next().unwrap_or("");
-    let status = status_line
-        .strip_prefix("HTTP/1.")
-        .and_then(|r| r.split_whitespace().nth(1))
-        .and_then(|c| c.parse::<u16>().ok())
-        .ok_or_else(|| format!("not an HTTP answer: {status_line:?}"))?;
-    let mut chunked = false;
-    let mut length = None;
-    for l in lines {
-        let Some((k, v)) = l.split_once(':') else { continue };
-        let (k, v) = (k.trim(), v.trim());
-        if k.eq_ignore_ascii_case("transfer-encoding") && v.to_ascii_lowercase().contains("chunked") {
-            chunked = true;
-        } else if k.eq_ignore_ascii_case("content-length") {
-            length = v.parse::<usize>().ok();
-        }
-    }
-    let rest = &raw[head_end + 4..];
-    let body = if chunked {
-        dechunk(rest)?
-    } else if let Some(n) = length {
-        rest.get(..n)
-            .ok_or("answer shorter than its Content-Length")?
-            .to_vec()
-    } else {
-        rest.to_vec()
-    };
-    Ok((status, String::from_utf8_lossy(&body).into_owned()))
-}
-
-fn dechunk(mut rest: &[u8]) -> Result<Vec<u8>, String> {
-    let mut out = Vec::new();
-    loop {
-        let eol = rest
-            .windows(2)
-            .position(|w| w == b"\r\n")
-            .ok_or("truncated chunked answer")?;
-        let size_line = String::from_utf8_lossy(&rest[..eol]);
-        let size_hex = size_line.split(';').next().unwrap_or("").trim();
-        let size = usize::from_str_radix(size_hex, 16).map_err(|_| format!("bad chunk size {size_hex:?}"))?;
-        rest = &rest[eol + 2..];
-        if size == 0 {
-            return Ok(out);
-        }
-        let chunk = rest.get(..size).ok_or("truncated chunked answer")?;
-        out.extend_from_slice(chunk);
-        rest = rest.get(size + 2..).ok_or("truncated chunked answer")?;
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -683,60 +581,5 @@ mod tests {
         )
         .unwrap();
         assert!(empty.is_empty());
-    }
-
-    #[test]
-    fn http_responses_are_read() {
-        let (s, b) = parse_response(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokEXTRA").unwrap();
-        assert_eq!((s, b.as_str()), (200, "ok"));
-        let (s, b) = parse_response(
-            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6;x=y\r\n world\r\n0\r\n\r\n",
-        )
-        .unwrap();
-        assert_eq!((s, b.as_str()), (200, "hello world"));
-        let (s, b) = parse_response(b"HTTP/1.0 503 Service Unavailable\r\n\r\ndown").unwrap();
-        assert_eq!((s, b.as_str()), (503, "down"));
-        assert!(parse_response(b"SSH-2.0-OpenSSH\r\n\r\n").is_err());
-        assert!(parse_response(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhel").is_err());
-    }
-
-    #[tokio::test]
-    async fn http_get_against_a_local_listener_and_deadline() {
-        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let port = l.local_addr().unwrap().port();
-        let server = tokio::spawn(async move {
-            let (mut s, _) = l.accept().await.unwrap();
-            let mut buf = vec![0u8; 4096];
-            let n = s.read(&mut buf).await.unwrap();
-            let req = String::from_utf8_lossy(&buf[..n]).into_owned();
-            s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nbody")
-                .await
-                .unwrap();
-            req
-        });
-        let (status, body) = http_get(
-            "127.0.0.1",
-            port,
-            "/api/v1/query?query=up",
-            Duration::from_secs(5),
-        )
-        .await
-        .unwrap();
-        assert_eq!((status, body.as_str()), (200, "body"));
-        let req = server.await.unwrap();
-        assert!(
-            req.starts_with("GET /api/v1/query?query=up HTTP/1.1\r\n"),
-            "{req}"
-        );
-        assert!(req.contains(&format!("Host: 127.0.0.1:{port}\r\n")), "{req}");
-
-        // A listener that never answers hits the deadline.
-        let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let port = silent.local_addr().unwrap().port();
-        let e = http_get("127.0.0.1", port, "/", Duration::from_millis(200))
-            .await
-            .unwrap_err();
-        assert!(e.contains("no answer"), "{e}");
-        drop(silent);
     }
 }

@@ -1,13 +1,13 @@
 //! `kubectl mm2 lag`: scrape every MM2 pod's JMX exporter through the API server's pod proxy
 //! (`/api/v1/namespaces/{ns}/pods/{pod}:9404/proxy/metrics`: works from a laptop, no
 //! port-forward, no exec), or read the same series from Prometheus with `--prometheus`
-//! ([`crate::mm2::lag_prometheus`]), then aggregate and judge with [`crate::lag`].
+//! ([`crate::lag::prometheus`]), then aggregate and judge with [`crate::lag`].
 
 use crate::clients::{ContextClient, Op};
 use crate::direction::Direction;
+use crate::lag::prometheus::PrometheusSource;
 use crate::lag::{self, Advice, DirectionLag, Evaluation, PodScrape, Severity, Thresholds};
 use crate::mm2::inventory::Mm2Object;
-use crate::mm2::lag_prometheus::PrometheusSource;
 use crate::mm2::status::Problem;
 use crate::topology::Topology;
 use serde::Serialize;

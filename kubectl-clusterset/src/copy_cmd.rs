@@ -5,14 +5,11 @@
 
 use clap::Args;
 use mm2_core::cli::{GlobalArgs, confirm, interactive};
-use mm2_core::clients::ContextClient;
-use mm2_core::clusterset::copy_secret::{self, CopyPlan, CopyResult, CopySpec, Ownership};
-use mm2_core::clusterset::members;
+use mm2_core::clusterset::copy_request::{self, Consent, CopyRequest};
+use mm2_core::clusterset::copy_secret::{self, CopyPlan, CopyResult, Ownership};
 use mm2_core::clusterset::outcome::CopySecretOutcome;
-use mm2_core::error::{Error, Result, exit};
-use mm2_core::mm2::lifecycle::DryRun;
+use mm2_core::error::{Result, exit};
 use mm2_core::output::Palette;
-use std::time::Duration;
 
 #[derive(Debug, Args)]
 pub struct CopySecretArgs {
@@ -40,20 +37,37 @@ pub struct CopySecretArgs {
 
 pub async fn run(g: &GlobalArgs, a: &CopySecretArgs) -> Result<u8> {
     let kc = g.kubeconfigs()?;
+    let what = CopyRequest::from_flags(
+        a.mm2,
+        a.name.as_deref(),
+        a.from.as_deref(),
+        a.to.as_deref(),
+        a.as_name.as_deref(),
+        &kc.contexts(),
+    )?;
     let timeout = g.timeout_or(mm2_core::timeouts::CLUSTERSET_WRITE);
     let pal = Palette::for_stderr();
-    // Plan everything (reads only) before any write: an unreachable cluster or a missing source
-    // fails here and nothing is half-copied.
-    let (clients, plans) = if a.mm2 {
-        plan_mm2(g, &kc, timeout).await?
-    } else {
-        plan_one(g, a, &kc, timeout).await?
-    };
+    let (clients, plans) = copy_request::plan_copies(&kc, &g.topology_request()?, &what, timeout).await?;
     if a.diff {
         return show_diff(g, &plans);
     }
     // Consent first: a refusal explains the most (who made the target, what the GC will do).
-    let consented = consent(g, a, &plans, &pal)?;
+    let consents = copy_request::consent(&plans, a.force, g.dry_run, interactive())?;
+    let mut consented = Vec::with_capacity(consents.len());
+    for c in &consents {
+        match c {
+            Consent::NotNeeded => consented.push(false),
+            Consent::Forced { reason } => {
+                mm2_core::heprintln!("{} --force: replacing it. {reason}", pal.warn("⚠"));
+                consented.push(true);
+            }
+            Consent::Ask { reason, question } => {
+                mm2_core::heprintln!("{} {reason}", pal.warn("⚠"));
+                confirm(question, g.yes)?;
+                consented.push(true);
+            }
+        }
+    }
     for p in &plans {
         if let Some(b) = p.blocker() {
             return Err(b);
@@ -75,158 +89,6 @@ pub async fn run(g: &GlobalArgs, a: &CopySecretArgs) -> Result<u8> {
         mm2_core::hprint!("{s}");
     }
     Ok(exit::OK)
-}
-
-type Clients = std::collections::BTreeMap<String, ContextClient>;
-
-/// `NAME --from A --to B [--as NEW]`.
-async fn plan_one(
-    g: &GlobalArgs,
-    a: &CopySecretArgs,
-    kc: &mm2_core::clients::Kubeconfigs,
-    timeout: Duration,
-) -> Result<(Clients, Vec<CopyPlan>)> {
-    let name = a.name.clone().ok_or_else(|| {
-        Error::Usage("which Secret? give NAME --from CONTEXT --to CONTEXT, or --mm2".into())
-    })?;
-    let (Some(from), Some(to)) = (a.from.clone(), a.to.clone()) else {
-        return Err(Error::Usage(format!(
-            "copy-secret {name} needs --from CONTEXT and --to CONTEXT (known contexts: {})",
-            kc.contexts().join(", ")
-        )));
-    };
-    kc.check_context(&from)?;
-    kc.check_context(&to)?;
-    let req = g.topology_request()?;
-    let ns = mm2_core::topology::one_namespace(kc, &req, Some(&from));
-    let target_name = a.as_name.clone().unwrap_or_else(|| name.clone());
-    if from == to && target_name == name {
-        return Err(Error::Usage(format!(
-            "--from and --to are both {from} and the name stays {name}: nothing to copy (use --as NEWNAME)"
-        )));
-    }
-    let spec = CopySpec {
-        source_context: from.clone(),
-        source_namespace: ns.clone(),
-        source_name: name,
-        target_context: to.clone(),
-        target_namespace: ns,
-        target_name,
-    };
-    let mut clients = Clients::new();
-    for (ctx, r) in kc.connect_all(&[from.clone(), to.clone()], timeout).await {
-        clients.insert(ctx, r?);
-    }
-    let plan = copy_secret::plan(&clients[&from], &clients[&to], &spec).await?;
-    Ok((clients, vec![plan]))
-}
-
-/// `--mm2`: every cluster's MM2 user to every peer, as the peers' MM2s expect it.
-async fn plan_mm2(
-    g: &GlobalArgs,
-    kc: &mm2_core::clients::Kubeconfigs,
-    timeout: Duration,
-) -> Result<(Clients, Vec<CopyPlan>)> {
-    let req = g.topology_request()?;
-    let cs = members::load(kc, &req, timeout).await?;
-    if let Some(e) = cs.first_problem() {
-        // No partial sync: a cluster that is down would miss its copy or keep a stale one.
-        return Err(e);
-    }
-    let clusters: Vec<(String, String)> = cs
-        .members
-        .iter()
-        .filter_map(|m| m.alias.clone().map(|a| (a, m.context.clone())))
-        .collect();
-    if clusters.len() < 2 {
-        return Err(Error::Topology(format!(
-            "--mm2 needs at least two clusters with aliases; found {} in namespace {} (aliases come from the \
-             KafkaMirrorMaker2s' connectCluster, --cluster ALIAS=CONTEXT or the clusterset config file)",
-            if clusters.is_empty() {
-                "none".to_string()
-            } else {
-                clusters
-                    .iter()
-                    .map(|(a, c)| format!("{a}={c}"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            },
-            cs.namespace
-        )));
-    }
-    let specs: Vec<(String, mm2_core::resources::strimzi::Mm2Spec)> = cs
-        .topology
-        .mm2s
-        .iter()
-        .map(|m| (m.context.clone(), m.spec.clone()))
-        .collect();
-    let copies = copy_secret::mm2_copy_specs(&clusters, &specs, &cs.namespace);
-    let plans = futures::future::join_all(copies.iter().map(|spec| {
-        let (src, dst) = (
-            &cs.clients[&spec.source_context],
-            &cs.clients[&spec.target_context],
-        );
-        copy_secret::plan(src, dst, spec)
-    }))
-    .await
-    .into_iter()
-    .collect::<Result<Vec<_>>>()?;
-    Ok((cs.clients, plans))
-}
-
-/// Who may overwrite what. Returns one flag per plan (consent given for a foreign target).
-fn consent(g: &GlobalArgs, a: &CopySecretArgs, plans: &[CopyPlan], pal: &Palette) -> Result<Vec<bool>> {
-    let needing: Vec<&CopyPlan> = plans.iter().filter(|p| p.needs_consent()).collect();
-    if needing.is_empty() {
-        return Ok(vec![false; plans.len()]);
-    }
-    if a.force {
-        for p in &needing {
-            mm2_core::heprintln!("{} --force: replacing it. {}", pal.warn("⚠"), p.consent_reason());
-        }
-        return Ok(plans.iter().map(|p| p.needs_consent()).collect());
-    }
-    if g.dry_run == DryRun::Client || !interactive() {
-        // Refuse everything before writing anything.
-        if needing.len() == 1 {
-            return Err(needing[0].refusal());
-        }
-        let reasons: Vec<String> = needing
-            .iter()
-            .map(|p| format!("- {}", p.consent_reason()))
-            .collect();
-        return Err(Error::Refused {
-            reason: format!(
-                "refusing to overwrite {} Secrets kubectl-clusterset did not create; nothing was written:\n{}",
-                needing.len(),
-                reasons.join("\n")
-            ),
-            hint: "re-run with --force to replace them with GC-safe copies (--diff shows which keys change, never values)"
-                .into(),
-        });
-    }
-    let mut out = Vec::new();
-    for p in plans {
-        if p.needs_consent() {
-            mm2_core::heprintln!("{} {}", pal.warn("⚠"), p.consent_reason());
-            confirm(
-                &format!(
-                    "Replace Secret {}/{} in {} with a copy of {}/{} from {}?",
-                    p.spec.target_namespace,
-                    p.spec.target_name,
-                    p.spec.target_context,
-                    p.spec.source_namespace,
-                    p.spec.source_name,
-                    p.spec.source_context
-                ),
-                g.yes,
-            )?;
-            out.push(true);
-        } else {
-            out.push(false);
-        }
-    }
-    Ok(out)
 }
 
 /// `--diff`: key names per copy, nothing written.

@@ -12,6 +12,7 @@
 //! | [`outcome`] | the schema-tagged documents `copy-secret` and `export` print with `-o json\|yaml` |
 
 pub mod apply;
+pub mod copy_request;
 pub mod copy_secret;
 pub mod export;
 pub mod members;

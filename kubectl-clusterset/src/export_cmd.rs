@@ -4,11 +4,10 @@
 
 use clap::Args;
 use mm2_core::cli::GlobalArgs;
-use mm2_core::clusterset::export::{self, ExportWhat};
-use mm2_core::clusterset::members;
+use mm2_core::clusterset::export;
+use mm2_core::clusterset::export_request::{self, ExportRequest};
 use mm2_core::clusterset::outcome::ExportOutcome;
-use mm2_core::error::{Error, Result, exit};
-use mm2_core::mm2::lifecycle::DryRun;
+use mm2_core::error::{Result, exit};
 use mm2_core::output::Palette;
 
 #[derive(Debug, Args)]
@@ -30,69 +29,21 @@ pub struct ExportArgs {
 }
 
 pub async fn run(g: &GlobalArgs, a: &ExportArgs) -> Result<u8> {
+    let req = ExportRequest {
+        contexts: g.context.clone(),
+        service: a.service.clone(),
+        kafka: a.kafka.clone(),
+        as_name: a.as_name.clone(),
+        print_manifests: a.print_manifests,
+        machine_output: g.output.is_machine(),
+    };
     // A usage error needs no cluster.
-    if a.print_manifests && g.output.is_machine() {
-        return Err(Error::Usage(
-            "--print-manifests prints YAML manifests for the Flux repository and applies nothing; \
-             -o json|yaml prints the outcome of an export that applies: choose one"
-                .into(),
-        ));
-    }
+    req.validate()?;
     let pal = Palette::for_stderr();
     let kc = g.kubeconfigs()?;
-    let context = match g.context.as_slice() {
-        [one] => one.clone(),
-        [] => kc.current_context().ok_or_else(|| {
-            Error::Usage(
-                "which cluster exports it? pass --context CONTEXT (no current-context either)".into(),
-            )
-        })?,
-        many => {
-            return Err(Error::Usage(format!(
-                "export writes to one cluster; got --context {} (pass exactly one)",
-                many.join(",")
-            )));
-        }
-    };
-    kc.check_context(&context)?;
-    // The conflict check looks at the whole clusterset, not only --context.
-    let mut req = g.topology_request()?;
-    req.contexts.clear();
     let timeout = g.timeout_or(mm2_core::timeouts::CLUSTERSET_WRITE);
-    let mut cs = members::load(&kc, &req, timeout).await?;
-    cs.ensure_context(&kc, &context, timeout).await?;
-    let what = match (&a.service, &a.kafka) {
-        (Some(s), None) => ExportWhat::Service(s.clone()),
-        (None, Some(k)) => {
-            let name = match &a.as_name {
-                Some(n) => n.clone(),
-                None => {
-                    let alias = cs.alias_of(&context).map(str::to_string).ok_or_else(|| {
-                        Error::Usage(format!(
-                            "no alias known for context {context}: name the Service with --as, e.g. --as kafka-bootstrap-<alias>"
-                        ))
-                    })?;
-                    format!("kafka-bootstrap-{alias}")
-                }
-            };
-            ExportWhat::Kafka {
-                kafka: k.clone(),
-                name,
-            }
-        }
-        _ => {
-            return Err(Error::Usage(
-                "export what? give a SERVICE, or --kafka KAFKA-CLUSTER [--as NAME]".into(),
-            ));
-        }
-    };
-    let name = match &what {
-        ExportWhat::Service(s) => s.clone(),
-        ExportWhat::Kafka { name, .. } => name.clone(),
-    };
-    export::refuse_foreign_name(&cs, &context, &name)?;
-    // Manifests for Git do not depend on the exporting cluster being up.
-    let plan = export::plan(&cs, &context, &what, a.print_manifests).await?;
+    let (cs, plan) = export_request::prepare(&kc, &g.topology_request()?, &req, timeout).await?;
+    let context = plan.context.clone();
     for w in &plan.warnings {
         mm2_core::heprintln!("{} {w}", pal.warn("⚠"));
     }
@@ -145,11 +96,7 @@ pub async fn run(g: &GlobalArgs, a: &ExportArgs) -> Result<u8> {
         plan.name,
         cs.label(&context),
         plan.namespace,
-        match g.dry_run {
-            DryRun::Client => " — dry run",
-            DryRun::Server => " — server dry run",
-            DryRun::None => "",
-        }
+        g.dry_run.suffix()
     );
     let result = export::execute(&cs, &plan, g.dry_run, a.force).await?;
     // -o json|yaml: one document on stdout, every human line on stderr.

@@ -323,7 +323,7 @@ impl ExportPlan {
 }
 
 /// Which export to make.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ExportWhat {
     /// Export an existing Service.
     Service(String),

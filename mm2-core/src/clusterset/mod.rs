@@ -15,6 +15,7 @@ pub mod apply;
 pub mod copy_request;
 pub mod copy_secret;
 pub mod export;
+pub mod export_request;
 pub mod members;
 pub mod outcome;
 pub mod resolve;

@@ -5,9 +5,9 @@ use crate::interact::{Progress, pick_directions};
 use clap::Args;
 use mm2_core::cli::GlobalArgs;
 use mm2_core::error::{Error, Result};
-use mm2_core::mm2::gitops;
-use mm2_core::mm2::inventory::get_mm2;
-use mm2_core::mm2::offsets::{self, DirectionOffsets, OffsetsOptions, OffsetsReport, OffsetsVia};
+use mm2_core::mm2::offsets::{
+    self, DirectionOffsets, ListOffsetsPatch, OffsetsOptions, OffsetsReport, OffsetsVia,
+};
 use mm2_core::mm2::serving::writable_for_arg;
 use mm2_core::output::{Palette, Table};
 use std::fmt::Write as _;
@@ -48,19 +48,15 @@ pub async fn run(g: &GlobalArgs, a: &OffsetsArgs) -> Result<u8> {
     if a.print_patch {
         for d in &dirs {
             let (route, cc) = writable_for_arg(&topo, d, a.direction.as_deref())?;
-            let mm2 = get_mm2(cc, &route.namespace, &route.mm2).await?;
-            match offsets::list_offsets_configmap(&mm2, route.mirror_index) {
-                Some(cm) => {
+            match offsets::list_offsets_patch_for(cc, route).await? {
+                ListOffsetsPatch::Configured { configmap } => mm2_core::heprintln!(
+                    "{d}: listOffsets already configured (ConfigMap {configmap}); nothing to commit"
+                ),
+                ListOffsetsPatch::Missing { configmap, manifest } => {
                     mm2_core::heprintln!(
-                        "{d}: listOffsets already configured (ConfigMap {cm}); nothing to commit"
-                    )
-                }
-                None => {
-                    let (cm, ops) = offsets::list_offsets_patch(&mm2, route.mirror_index);
-                    mm2_core::heprintln!(
-                        "{d}: add listOffsets → ConfigMap {cm} to the source connector (commit this to the Flux repository, or apply it):"
+                        "{d}: add listOffsets → ConfigMap {configmap} to the source connector (commit this to the Flux repository, or apply it):"
                     );
-                    mm2_core::hprint!("{}", gitops::print_patch(&mm2, &ops)?);
+                    mm2_core::hprint!("{manifest}");
                 }
             }
         }

@@ -104,7 +104,7 @@ pub async fn run(g: &GlobalArgs, a: &RestartArgs) -> Result<u8> {
 }
 
 /// Human lines: stdout for a table, stderr when stdout carries the JSON/YAML document.
-fn render(dr: &DirectionRestart, machine: bool, dry_run: mm2_core::mm2::lifecycle::DryRun) {
+fn render(dr: &DirectionRestart, machine: bool, dry_run: mm2_core::write::DryRun) {
     let pal = if machine {
         Palette::for_stderr()
     } else {
@@ -120,7 +120,7 @@ fn render(dr: &DirectionRestart, machine: bool, dry_run: mm2_core::mm2::lifecycl
 }
 
 /// The human report of one direction.
-pub fn lines(dr: &DirectionRestart, pal: &Palette, dry_run: mm2_core::mm2::lifecycle::DryRun) -> Vec<String> {
+pub fn lines(dr: &DirectionRestart, pal: &Palette, dry_run: mm2_core::write::DryRun) -> Vec<String> {
     let mut out = Vec::new();
     let mut say = |l: String| out.push(l);
     let d = &dr.direction;
@@ -145,7 +145,7 @@ pub fn lines(dr: &DirectionRestart, pal: &Palette, dry_run: mm2_core::mm2::lifec
             StepResult::DryRun => say(format!(
                 "{d}: would annotate {what} ({}) ({})",
                 s.step.why,
-                if dry_run == mm2_core::mm2::lifecycle::DryRun::Server {
+                if dry_run == mm2_core::write::DryRun::Server {
                     "server dry run"
                 } else {
                     "dry run"
@@ -315,7 +315,7 @@ mod tests {
         let pal = Palette::plain();
         let mut text = String::new();
         for d in [&done, &stuck, &nothing, &dry] {
-            for l in lines(d, &pal, mm2_core::mm2::lifecycle::DryRun::Client) {
+            for l in lines(d, &pal, mm2_core::write::DryRun::Client) {
                 text.push_str(&l);
                 text.push('\n');
             }

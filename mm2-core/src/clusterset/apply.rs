@@ -5,7 +5,7 @@
 use super::FIELD_MANAGER;
 use crate::clients::{ContextClient, Op, resource_name};
 use crate::error::{Error, Result};
-use crate::mm2::lifecycle::DryRun;
+use crate::write::DryRun;
 use kube::api::{Patch, PatchParams};
 use kube::core::ApiResource;
 use serde::Serialize;

@@ -6,7 +6,7 @@
 use super::apply::Applied;
 use super::copy_secret::{CopyPlan, CopyResult};
 use super::export::{ExportPlan, ExportResult, PeerExport, Unchecked};
-use crate::mm2::lifecycle::DryRun;
+use crate::write::DryRun;
 use serde::Serialize;
 use serde_json::Value;
 

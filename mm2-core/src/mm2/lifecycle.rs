@@ -16,8 +16,7 @@ use kube::api::{Patch, PatchParams};
 use serde_json::{Value, json};
 use std::time::Duration;
 
-// Re-exported where they used to live, so callers move to `crate::write` one at a time.
-pub use crate::write::{DryRun, WriteOutcome};
+use crate::write::{DryRun, WriteOutcome};
 
 /// One connector whose desired state changes.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]

@@ -26,10 +26,10 @@ use crate::direction::Direction;
 use crate::error::{Error, Result};
 use crate::lag::model::{DirectionLag, GroupCheckpoint, MissingFamily, PartitionLag};
 use crate::mm2::inventory::{Mm2Object, get_mm2};
-use crate::mm2::lifecycle::DryRun;
 use crate::resources::api_resource;
 use crate::resources::strimzi::ConnectorKind;
 use crate::topology::{Route, Topology};
+use crate::write::DryRun;
 use regex::Regex;
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -376,6 +376,31 @@ pub fn list_offsets_configmap(mm2: &Mm2Object, index: usize) -> Option<String> {
     mm2.obj.data["spec"]["mirrors"][index]["sourceConnector"]["listOffsets"]["toConfigMap"]["name"]
         .as_str()
         .map(str::to_string)
+}
+
+/// `offsets --print-patch` for one direction: the listOffsets configuration it lacks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ListOffsetsPatch {
+    /// Already configured: the operator writes to this ConfigMap.
+    Configured { configmap: String },
+    /// The manifest change (YAML, `spec.mirrors` whole) that adds it, writing to `configmap`.
+    Missing { configmap: String, manifest: String },
+}
+
+/// The listOffsets patch of the direction's MM2 (one read, nothing written).
+pub async fn list_offsets_patch_for(
+    cc: &ContextClient,
+    route: &crate::topology::Route,
+) -> Result<ListOffsetsPatch> {
+    let mm2 = get_mm2(cc, &route.namespace, &route.mm2).await?;
+    if let Some(configmap) = list_offsets_configmap(&mm2, route.mirror_index) {
+        return Ok(ListOffsetsPatch::Configured { configmap });
+    }
+    let (configmap, ops) = list_offsets_patch(&mm2, route.mirror_index);
+    Ok(ListOffsetsPatch::Missing {
+        configmap,
+        manifest: crate::mm2::gitops::print_patch(&mm2, &ops)?,
+    })
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -195,7 +195,7 @@ fn fallback_label(mut crd: Value) -> Value {
 /// at `v1` prunes it. Kafka, KafkaNodePool, KafkaUser and GitRepository, which we have no typed
 /// views of, are hand-written minimal structural CRDs that keep every unknown field.
 pub fn fallback_crds() -> Vec<Value> {
-    use mm2_core::resources::crds::{self as generated, Version as Ver, crd};
+    use crate::crds_generated::{self as generated, Version as Ver, crd};
     let strimzi = |kind: &str, plural: &str, short: &[&str], scale: bool| {
         crd(
             "kafka.strimzi.io",

@@ -8,6 +8,7 @@
 
 pub mod bed;
 pub mod crds;
+pub mod crds_generated;
 pub mod doubles;
 pub mod fixtures;
 pub mod kafka;

@@ -5,8 +5,6 @@
 //! [`versions`]: Strimzi 0.51 serves `v1` and `v1beta2` with no conversion, and reading an old-shape
 //! object at `v1` silently prunes its topology (shared/testbed/RECIPE.md).
 
-#[cfg(feature = "crd-gen")]
-pub mod crds;
 pub mod flux;
 pub mod mcs;
 pub mod strimzi;

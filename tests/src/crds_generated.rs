@@ -1,5 +1,7 @@
-//! `apiextensions.k8s.io/v1` CustomResourceDefinitions generated from the typed views in this
-//! module (feature `crd-gen`; the e2e bed installs them when no upstream CRDs are at hand).
+//! `apiextensions.k8s.io/v1` CustomResourceDefinitions generated from mm2-core's typed views
+//! (they derive `JsonSchema` under mm2-core's feature `crd-gen`, which only this test crate turns
+//! on): the e2e bed installs them when no upstream CRDs are at hand. Test-only, so it lives here,
+//! not in the product.
 //!
 //! Each view is turned into a JSON schema by `schemars` (OpenAPI 3 settings, every subschema
 //! inlined) and then rewritten into a Kubernetes *structural* schema: no `$ref`/`$defs`, no
@@ -22,8 +24,8 @@ use schemars::JsonSchema;
 use schemars::generate::SchemaSettings;
 use serde_json::{Map, Value, json};
 
-use super::strimzi::{self, ConnectorStatus, Mm2Spec, Mm2Status};
-use super::{flux, mcs};
+use mm2_core::resources::strimzi::{self, ConnectorStatus, Mm2Spec, Mm2Status};
+use mm2_core::resources::{flux, mcs};
 
 const PRESERVE: &str = "x-kubernetes-preserve-unknown-fields";
 

@@ -1,6 +1,14 @@
 //! Write-path types every writing use case shares (pause/resume/scale, restart, offsets,
 //! clusterset export and copy-secret): the `--dry-run` mode and what a write did.
 
+/// One direction's MM2, read once by a writing use case (`state`, `scale`): where it runs, the
+/// client to write with, and the facts its pure `decide` reads.
+pub struct Prepared<'t, F> {
+    pub route: &'t crate::topology::Route,
+    pub cc: &'t crate::clients::ContextClient,
+    pub facts: F,
+}
+
 /// How often a write is tried when a concurrent writer got there first (409 Conflict, or a JSON
 /// patch's `test` failing with 422): each retry re-reads the object, so a few are plenty.
 pub const MAX_ATTEMPTS: u32 = 5;

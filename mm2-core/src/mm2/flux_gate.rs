@@ -140,21 +140,7 @@ mod tests {
     }
 
     fn report(suspended: bool) -> FluxReport {
-        FluxReport {
-            kustomization: "kafka".into(),
-            namespace: "flux-system".into(),
-            found: true,
-            ready: Some("True".into()),
-            ready_reason: None,
-            ready_message: None,
-            suspended,
-            reconcile_disabled: false,
-            ssa_policy: String::new(),
-            path: Some("./clusters/aws/kafka".into()),
-            interval: Some("10m".into()),
-            managed_by_field_manager: true,
-            suspended_by_kubectl_mm2: None,
-        }
+        FluxReport::ready_for_tests(suspended, "10m")
     }
 
     #[test]

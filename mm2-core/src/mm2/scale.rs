@@ -58,11 +58,7 @@ pub struct ScaleFacts {
 }
 
 /// The direction, read once.
-pub struct Prepared<'t> {
-    pub route: &'t Route,
-    pub cc: &'t ContextClient,
-    pub facts: ScaleFacts,
-}
+pub type Prepared<'t> = crate::write::Prepared<'t, ScaleFacts>;
 
 pub async fn prepare<'t>(
     cc: &'t ContextClient,
@@ -377,21 +373,7 @@ mod tests {
             }),
         )
         .unwrap();
-        let flux = flux.then(|| FluxReport {
-            kustomization: "kafka".into(),
-            namespace: "flux-system".into(),
-            found: true,
-            ready: Some("True".into()),
-            ready_reason: None,
-            ready_message: None,
-            suspended: false,
-            reconcile_disabled: false,
-            ssa_policy: String::new(),
-            path: None,
-            interval: Some("5m".into()),
-            managed_by_field_manager: true,
-            suspended_by_kubectl_mm2: None,
-        });
+        let flux = flux.then(|| FluxReport::ready_for_tests(false, "5m"));
         ScaleFacts { mm2, flux }
     }
 

@@ -122,12 +122,8 @@ pub struct StateFacts {
     pub flux: Option<FluxReport>,
 }
 
-/// One direction, read once.
-pub struct Prepared<'t> {
-    pub route: &'t Route,
-    pub cc: &'t ContextClient,
-    pub facts: StateFacts,
-}
+/// The direction, read once.
+pub type Prepared<'t> = crate::write::Prepared<'t, StateFacts>;
 
 /// Read the direction's MM2 (and, when something will change, its Flux owner).
 pub async fn prepare<'t>(

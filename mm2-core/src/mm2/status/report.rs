@@ -247,6 +247,28 @@ pub struct FluxReport {
     pub suspended_by_kubectl_mm2: Option<String>,
 }
 
+#[cfg(test)]
+impl FluxReport {
+    /// Kustomization `flux-system/kafka`, Ready, reconciling every `interval`.
+    pub(crate) fn ready_for_tests(suspended: bool, interval: &str) -> Self {
+        FluxReport {
+            kustomization: "kafka".into(),
+            namespace: "flux-system".into(),
+            found: true,
+            ready: Some("True".into()),
+            ready_reason: None,
+            ready_message: None,
+            suspended,
+            reconcile_disabled: false,
+            ssa_policy: String::new(),
+            path: Some("./clusters/aws/kafka".into()),
+            interval: Some(interval.into()),
+            managed_by_field_manager: true,
+            suspended_by_kubectl_mm2: None,
+        }
+    }
+}
+
 /// Result of comparing Connect's REST view with the CR status.
 #[derive(Debug, Clone, Serialize)]
 pub struct LiveReport {

@@ -64,13 +64,3 @@ pub struct ClusterStatus {
     #[serde(default)]
     pub cluster: String,
 }
-
-/// Health of a ServiceExport across mcs-api and Cilium generations: `Valid==True && Conflict!=True`
-/// (Cilium's MID generation keeps Ready=True while in conflict; research/mcs-flux.md §2.2).
-pub fn export_healthy(conds: &[Condition]) -> bool {
-    let valid = super::condition(conds, "Valid").map(|c| c.status == "True");
-    let conflict = super::condition(conds, "Conflict")
-        .map(|c| c.status == "True")
-        .unwrap_or(false);
-    valid == Some(true) && !conflict
-}

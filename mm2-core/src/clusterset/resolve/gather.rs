@@ -6,18 +6,29 @@ use crate::clusterset::export::{
     PortSpec, export_resource, import_resource, mcs_version, service_resource, shape_of_service,
 };
 use crate::error::{Error, Result};
-use crate::resources::{Condition, api_resource, mcs};
+use crate::resources::{api_resource, mcs};
 use kube::api::ListParams;
 use serde_json::Value;
 
 use super::report::*;
 
-fn conditions_of(v: &Value) -> Vec<Condition> {
-    serde_json::from_value(v["status"]["conditions"].clone()).unwrap_or_default()
+/// `status`/`spec` of an MCS object read through the typed views of `resources::mcs` (a field
+/// that does not parse counts as absent, as an unset one would).
+fn typed<T: serde::de::DeserializeOwned + Default>(v: &Value) -> T {
+    serde_json::from_value(v.clone()).unwrap_or_default()
 }
 
-fn ports_of(v: &Value) -> Vec<PortSpec> {
-    let mut p = shape_of_service(&serde_json::json!({ "ports": v["ports"].clone() })).ports;
+/// A ServiceImport's ports in the Service's terms (MCS ports have no targetPort), sorted.
+fn import_ports(spec: &mcs::ServiceImportSpec) -> Vec<PortSpec> {
+    let mut p: Vec<PortSpec> = spec
+        .ports
+        .iter()
+        .map(|ip| PortSpec {
+            name: ip.name.clone(),
+            port: i64::from(ip.port),
+            protocol: ip.protocol.clone().unwrap_or_else(|| "TCP".into()),
+        })
+        .collect();
     p.sort();
     p
 }
@@ -162,7 +173,7 @@ pub async fn gather(cc: &ContextClient, alias: Option<String>, ns: &str, name: &
             s.service_export = Some(ExportFacts {
                 api_version: format!("{}/{version}", mcs::GROUP),
                 created: o.metadata.creation_timestamp.as_ref().map(|t| t.0.to_string()),
-                conditions: conditions_of(&o.data),
+                conditions: typed::<mcs::ServiceExportStatus>(&o.data["status"]).conditions,
             })
         }
         Ok(None) => {}
@@ -170,18 +181,19 @@ pub async fn gather(cc: &ContextClient, alias: Option<String>, ns: &str, name: &
     }
     match cc.get_opt(&import_resource(&version), ns, name).await {
         Ok(Some(o)) => {
-            let spec = &o.data["spec"];
+            let spec: mcs::ServiceImportSpec = typed(&o.data["spec"]);
+            let status: mcs::ServiceImportStatus = typed(&o.data["status"]);
             s.service_import = Some(ImportFacts {
-                type_: spec["type"].as_str().unwrap_or_default().into(),
-                ports: ports_of(spec),
-                ips: serde_json::from_value(spec["ips"].clone()).unwrap_or_default(),
-                clusters: o.data["status"]["clusters"]
-                    .as_array()
+                type_: spec.type_.clone().unwrap_or_default(),
+                ports: import_ports(&spec),
+                ips: spec.ips,
+                clusters: status
+                    .clusters
                     .into_iter()
-                    .flatten()
-                    .filter_map(|c| c["cluster"].as_str().map(str::to_string))
+                    .map(|c| c.cluster)
+                    .filter(|c| !c.is_empty())
                     .collect(),
-                conditions: conditions_of(&o.data),
+                conditions: status.conditions,
             })
         }
         Ok(None) => {}

@@ -135,9 +135,10 @@ pub struct Route {
     pub mirror_index: usize,
 }
 
-/// A context that could not be asked, and why.
+/// A context that could not be asked, and why (the report's serialisable form is
+/// `mm2::status::Problem`).
 #[derive(Debug)]
-pub struct Problem {
+pub struct ContextProblem {
     pub context: String,
     pub error: Error,
 }
@@ -147,7 +148,7 @@ pub struct Problem {
 pub struct Topology {
     pub clusters: Vec<Cluster>,
     pub routes: Vec<Route>,
-    pub problems: Vec<Problem>,
+    pub problems: Vec<ContextProblem>,
     /// Every MM2 read, by context (reused by `status` instead of reading twice).
     pub mm2s: Vec<Mm2Object>,
     /// Connected clients, by context.
@@ -406,7 +407,7 @@ pub async fn discover(
     for (ctx, r) in connected {
         match r {
             Ok(c) => clients.push(c),
-            Err(error) => topo.problems.push(Problem { context: ctx, error }),
+            Err(error) => topo.problems.push(ContextProblem { context: ctx, error }),
         }
     }
     let listed = crate::clients::fan_out(&clients, |cc| {
@@ -447,7 +448,7 @@ pub async fn discover(
             // A cluster without the Strimzi CRDs is simply not part of the MM2 clusterset.
             Err(Error::CrdMissing { .. })
                 if req.contexts.is_empty() && !alias_by_context.contains_key(&ctx) => {}
-            Err(error) => topo.problems.push(Problem { context: ctx, error }),
+            Err(error) => topo.problems.push(ContextProblem { context: ctx, error }),
         }
     }
     // Name unreachable clusters after the aliases their peers' MM2s mention.

@@ -7,7 +7,7 @@
 
 use crate::clients::{ContextClient, Kubeconfigs};
 use crate::error::{Error, Result};
-use crate::topology::{self, Problem, Topology, TopologyRequest};
+use crate::topology::{self, ContextProblem, Topology, TopologyRequest};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -28,7 +28,7 @@ pub struct Clusterset {
     pub clients: BTreeMap<String, ContextClient>,
     /// Contexts that could not be reached (only reachability counts here: a cluster without the
     /// Strimzi CRDs is still a fine member of an MCS clusterset).
-    pub problems: Vec<Problem>,
+    pub problems: Vec<ContextProblem>,
     pub topology: Topology,
 }
 
@@ -102,7 +102,7 @@ impl Clusterset {
             Ok(c) => {
                 self.clients.insert(context.to_string(), c);
             }
-            Err(error) => self.problems.push(Problem {
+            Err(error) => self.problems.push(ContextProblem {
                 context: context.to_string(),
                 error,
             }),
@@ -146,7 +146,7 @@ pub async fn load(kc: &Kubeconfigs, req: &TopologyRequest, timeout: Duration) ->
     for p in &topo.problems {
         if p.error.is_unreachable() || matches!(p.error, Error::Kubeconfig(_)) {
             clients.remove(&p.context);
-            problems.push(Problem {
+            problems.push(ContextProblem {
                 context: p.context.clone(),
                 error: p.error.clone(),
             });
@@ -163,7 +163,7 @@ pub async fn load(kc: &Kubeconfigs, req: &TopologyRequest, timeout: Duration) ->
             Ok(c) => {
                 clients.insert(ctx, c);
             }
-            Err(error) => problems.push(Problem { context: ctx, error }),
+            Err(error) => problems.push(ContextProblem { context: ctx, error }),
         }
     }
     Ok(Clusterset {

@@ -1,5 +1,5 @@
 //! `kubectl mm2 lag`: argument handling, rendering and `--watch`; logic in
-//! `mm2_core::{lag, mm2::lag_report}`.
+//! `mm2_core::lag` (and `lag::report`).
 
 use clap::Args;
 use mm2_core::cli::GlobalArgs;

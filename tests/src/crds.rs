@@ -189,7 +189,7 @@ fn fallback_label(mut crd: Value) -> Value {
 /// storage versions and subresources as upstream (Strimzi 0.51, MCS API v0.5.0, Flux v2).
 ///
 /// KafkaMirrorMaker2, ServiceExport, ServiceImport and Kustomization are generated from
-/// mm2-core's typed views ([`mm2_core::resources::crds`]): the fields we model are typed, the
+/// mm2-core's typed views ([`crate::crds_generated`]): the fields we model are typed, the
 /// upstream fields we do not model are listed, and anything else is pruned as upstream would prune
 /// it; at KafkaMirrorMaker2 `v1` the v1beta2-only topology is absent, so reading an old-shape object
 /// at `v1` prunes it. Kafka, KafkaNodePool, KafkaUser and GitRepository, which we have no typed

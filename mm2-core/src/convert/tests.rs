@@ -123,7 +123,7 @@ fn the_runbook_mm2_in_v1_runs_in_aws_with_strimzis_mapping() {
         "{:?}",
         c.notes
     );
-    // Exactly the lead's v1 working fixture (tests/src/fixtures.rs working_mm2_v1): the v1beta2
+    // Exactly the lead's v1 working fixture (tests/src/fixtures/manifests.rs working_mm2_v1): the v1beta2
     // working layout through Strimzi's mapping.
     let mut expected = yaml(&testdata("working-aws.yaml"));
     expected["apiVersion"] = json!("kafka.strimzi.io/v1");

@@ -129,12 +129,10 @@ pub fn refusal(mm2: &Mm2Object, r: &FluxReport, change: &str, when: &str) -> Err
 }
 
 /// The manifest change to commit to Git: `spec.mirrors` is atomic, so the whole list, changed.
-pub fn print_patch(mm2: &Mm2Object, ops: &[Value]) -> Result<String> {
+pub fn print_patch(mm2: &Mm2Object, ops: &[json_patch::PatchOperation]) -> Result<String> {
     let mut spec = mm2.obj.data["spec"].clone();
     let mut doc = json!({"spec": spec.take()});
-    let patch: json_patch::Patch = serde_json::from_value(Value::Array(ops.to_vec()))
-        .map_err(|e| Error::Invalid(format!("internal patch error: {e}")))?;
-    json_patch::patch(&mut doc, &patch).map_err(|e| Error::Invalid(format!("cannot render patch: {e}")))?;
+    json_patch::patch(&mut doc, ops).map_err(|e| Error::Invalid(format!("cannot render patch: {e}")))?;
     let mut body = serde_json::Map::new();
     if let Some(m) = doc["spec"].get("mirrors") {
         body.insert("mirrors".into(), m.clone());

@@ -16,7 +16,8 @@ use kube::api::{Patch, PatchParams};
 use serde_json::{Value, json};
 use std::time::Duration;
 
-use crate::write::{DryRun, WriteOutcome};
+use crate::write::{DryRun, WriteOutcome, patch};
+use json_patch::PatchOperation;
 
 /// One connector whose desired state changes.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -35,7 +36,7 @@ pub struct StatePlan {
     /// Connectors already in the requested state.
     pub unchanged: Vec<ConnectorKind>,
     #[serde(skip)]
-    pub patch: Vec<Value>,
+    pub patch: Vec<PatchOperation>,
 }
 
 impl StatePlan {
@@ -44,25 +45,24 @@ impl StatePlan {
     }
 }
 
-fn escape_pointer(s: &str) -> String {
-    s.replace('~', "~0").replace('/', "~1")
-}
-
 /// JSON-pointer `test` ops that pin mirror `index` to the direction we mean to change.
-fn identity_tests(spec: &Mm2Spec, index: usize) -> Vec<Value> {
-    let base = format!("/spec/mirrors/{index}");
+fn identity_tests(spec: &Mm2Spec, index: usize) -> Vec<PatchOperation> {
+    let i = index.to_string();
     let Some(m) = spec.mirrors.get(index) else {
         return vec![];
     };
     let mut ops = Vec::new();
     if let Some(s) = &m.source_cluster {
-        ops.push(json!({"op": "test", "path": format!("{base}/sourceCluster"), "value": s}));
+        ops.push(patch::test(["spec", "mirrors", &i, "sourceCluster"], json!(s)));
     }
     if let Some(t) = &m.target_cluster {
-        ops.push(json!({"op": "test", "path": format!("{base}/targetCluster"), "value": t}));
+        ops.push(patch::test(["spec", "mirrors", &i, "targetCluster"], json!(t)));
     }
     if let Some(src) = &m.source {
-        ops.push(json!({"op": "test", "path": format!("{base}/source/alias"), "value": src.alias}));
+        ops.push(patch::test(
+            ["spec", "mirrors", &i, "source", "alias"],
+            json!(src.alias),
+        ));
     }
     ops
 }
@@ -91,11 +91,11 @@ pub fn plan_state(
         }
         let key = kind.spec_key();
         let has_obj = raw_spec["mirrors"][index].get(key).is_some_and(Value::is_object);
-        let path = format!("/spec/mirrors/{index}/{}", escape_pointer(key));
+        let i = index.to_string();
         plan.patch.push(if has_obj {
-            json!({"op": "add", "path": format!("{path}/state"), "value": to.spec_value()})
+            patch::add(["spec", "mirrors", &i, key, "state"], json!(to.spec_value()))
         } else {
-            json!({"op": "add", "path": path, "value": {"state": to.spec_value()}})
+            patch::add(["spec", "mirrors", &i, key], json!({"state": to.spec_value()}))
         });
         plan.edits.push(StateEdit {
             kind,
@@ -171,11 +171,10 @@ where
 pub async fn json_patch(
     cc: &ContextClient,
     mm2: &Mm2Object,
-    ops: &[Value],
+    ops: &[PatchOperation],
     dry_run: bool,
 ) -> Result<kube::core::DynamicObject> {
-    let patch: json_patch::Patch = serde_json::from_value(Value::Array(ops.to_vec()))
-        .map_err(|e| Error::Invalid(format!("internal patch error: {e}")))?;
+    let patch = json_patch::Patch(ops.to_vec());
     let api = cc.dynamic(&mm2.ar, &mm2.namespace);
     let mut pp = PatchParams {
         field_manager: Some(FIELD_MANAGER.into()),
@@ -215,7 +214,12 @@ pub async fn scale(cc: &ContextClient, mm2: &Mm2Object, replicas: i32, dry_run: 
 }
 
 /// Plan a `tasksMax` change of the source connector of mirror `index`.
-pub fn plan_tasks_max(spec: &Mm2Spec, raw_spec: &Value, index: usize, tasks_max: i32) -> Option<Vec<Value>> {
+pub fn plan_tasks_max(
+    spec: &Mm2Spec,
+    raw_spec: &Value,
+    index: usize,
+    tasks_max: i32,
+) -> Option<Vec<PatchOperation>> {
     let current = spec
         .connector(index, ConnectorKind::Source)
         .and_then(|c| c.tasks_max);
@@ -226,10 +230,17 @@ pub fn plan_tasks_max(spec: &Mm2Spec, raw_spec: &Value, index: usize, tasks_max:
     let has_obj = raw_spec["mirrors"][index]
         .get("sourceConnector")
         .is_some_and(Value::is_object);
+    let i = index.to_string();
     ops.push(if has_obj {
-        json!({"op": "add", "path": format!("/spec/mirrors/{index}/sourceConnector/tasksMax"), "value": tasks_max})
+        patch::add(
+            ["spec", "mirrors", &i, "sourceConnector", "tasksMax"],
+            json!(tasks_max),
+        )
     } else {
-        json!({"op": "add", "path": format!("/spec/mirrors/{index}/sourceConnector"), "value": {"tasksMax": tasks_max}})
+        patch::add(
+            ["spec", "mirrors", &i, "sourceConnector"],
+            json!({"tasksMax": tasks_max}),
+        )
     });
     Some(ops)
 }
@@ -388,6 +399,10 @@ pub async fn wait_scaled<P: FnMut(&str)>(
 mod tests {
     use super::*;
 
+    fn op(o: &PatchOperation) -> Value {
+        serde_json::to_value(o).unwrap()
+    }
+
     fn spec() -> Value {
         json!({"connectCluster": "aws", "clusters": [{"alias": "aws"}, {"alias": "proxmox"}],
                "mirrors": [{"sourceCluster": "proxmox", "targetCluster": "aws",
@@ -408,11 +423,11 @@ mod tests {
         );
         assert_eq!(plan.unchanged, vec![ConnectorKind::Checkpoint]);
         assert_eq!(
-            plan.patch[0],
+            op(&plan.patch[0]),
             json!({"op": "test", "path": "/spec/mirrors/0/sourceCluster", "value": "proxmox"})
         );
         assert_eq!(
-            plan.patch[2],
+            op(&plan.patch[2]),
             json!({"op": "add", "path": "/spec/mirrors/0/sourceConnector/state", "value": "paused"})
         );
         assert_eq!(plan.patch.len(), 4);
@@ -434,9 +449,9 @@ mod tests {
         let raw = json!({"target": {"alias": "aws"}, "mirrors": [{"source": {"alias": "proxmox"}}]});
         let s = Mm2Spec::parse(&raw).unwrap();
         let plan = plan_state(&s, &raw, 0, &[ConnectorKind::Source], ConnectorState::Stopped);
-        assert_eq!(plan.patch[0]["path"], "/spec/mirrors/0/source/alias");
+        assert_eq!(op(&plan.patch[0])["path"], "/spec/mirrors/0/source/alias");
         assert_eq!(
-            plan.patch[1],
+            op(&plan.patch[1]),
             json!({"op": "add", "path": "/spec/mirrors/0/sourceConnector", "value": {"state": "stopped"}})
         );
     }
@@ -448,7 +463,7 @@ mod tests {
         assert!(plan_tasks_max(&s, &raw, 0, 5).is_none());
         let ops = plan_tasks_max(&s, &raw, 0, 10).unwrap();
         assert_eq!(
-            ops.last().unwrap()["path"],
+            op(ops.last().unwrap())["path"],
             "/spec/mirrors/0/sourceConnector/tasksMax"
         );
     }

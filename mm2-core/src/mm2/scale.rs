@@ -16,7 +16,7 @@ use crate::resources::strimzi::ConnectorKind;
 use crate::topology::Route;
 use crate::write::DryRun;
 use serde::Serialize;
-use serde_json::{Value, json};
+use serde_json::json;
 use std::time::Duration;
 
 /// Schema of `scale` machine output.
@@ -85,7 +85,7 @@ pub enum FieldPlan {
     /// `--print-patch`: the manifest change to commit.
     PrintPatch(String),
     /// Write these JSON patch ops (tasksMax) or this value through `/scale` (replicas).
-    Write(Vec<Value>),
+    Write(Vec<json_patch::PatchOperation>),
 }
 
 /// Worth saying before a scale.
@@ -134,7 +134,7 @@ pub fn decide(f: &ScaleFacts, route: &Route, req: &ScaleRequest) -> Result<Scale
         None => None,
         Some(n) if mm2.spec.replicas == Some(n) => Some(FieldPlan::Unchanged),
         Some(n) => {
-            let ops = vec![json!({"op": "add", "path": "/spec/replicas", "value": n})];
+            let ops = vec![crate::write::patch::add(["spec", "replicas"], json!(n))];
             if req.print_patch {
                 Some(FieldPlan::PrintPatch(gitops::print_patch(mm2, &ops)?))
             } else {
@@ -354,7 +354,7 @@ mod tests {
     use crate::mm2::flux_gate::GateFlags;
 
     fn facts(replicas: i32, flux_fields: &[&str], flux: bool) -> ScaleFacts {
-        let fields: serde_json::Map<String, Value> = flux_fields
+        let fields: serde_json::Map<String, serde_json::Value> = flux_fields
             .iter()
             .map(|f| (format!("f:{f}"), json!({})))
             .collect();

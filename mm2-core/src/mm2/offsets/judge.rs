@@ -322,16 +322,20 @@ pub fn ready(partitions: &[PartitionRow], groups: &[GroupRow]) -> bool {
 }
 
 /// The patch that adds `listOffsets` to the source connector of mirror `index`.
-pub fn list_offsets_patch(mm2: &Mm2Object, index: usize) -> (String, Vec<Value>) {
+pub fn list_offsets_patch(mm2: &Mm2Object, index: usize) -> (String, Vec<json_patch::PatchOperation>) {
     let name = format!("{}-offsets", mm2.name);
     let has_obj = mm2.obj.data["spec"]["mirrors"][index]
         .get("sourceConnector")
         .is_some_and(Value::is_object);
     let value = json!({"toConfigMap": {"name": name}});
+    let i = index.to_string();
     let op = if has_obj {
-        json!({"op": "add", "path": format!("/spec/mirrors/{index}/sourceConnector/listOffsets"), "value": value})
+        crate::write::patch::add(["spec", "mirrors", &i, "sourceConnector", "listOffsets"], value)
     } else {
-        json!({"op": "add", "path": format!("/spec/mirrors/{index}/sourceConnector"), "value": {"listOffsets": value}})
+        crate::write::patch::add(
+            ["spec", "mirrors", &i, "sourceConnector"],
+            json!({"listOffsets": value}),
+        )
     };
     (name, vec![op])
 }

@@ -8,7 +8,7 @@ use crate::resources::strimzi::ConnectorState;
 use crate::write::DryRun;
 use kube::api::{Patch, PatchParams};
 use serde::Serialize;
-use serde_json::{Value, json};
+use serde_json::json;
 use std::time::{Duration, Instant};
 
 use super::*;
@@ -276,10 +276,6 @@ pub fn not_running(mm2: &Mm2Object, restarted: &[(String, Option<i64>)]) -> Vec<
     out
 }
 
-pub(super) fn escape_pointer(s: &str) -> String {
-    s.replace('~', "~0").replace('/', "~1")
-}
-
 /// JSON patch adding annotation `key=value`, valid only at the version we read (so a concurrent
 /// writer that added the same key makes it fail instead of being overwritten).
 pub fn annotate_ops(
@@ -287,15 +283,16 @@ pub fn annotate_ops(
     resource_version: Option<&str>,
     key: &str,
     value: &str,
-) -> Vec<Value> {
+) -> Vec<json_patch::PatchOperation> {
+    use crate::write::patch;
     let mut ops = Vec::new();
     if let Some(rv) = resource_version {
-        ops.push(json!({"op": "test", "path": "/metadata/resourceVersion", "value": rv}));
+        ops.push(patch::test(["metadata", "resourceVersion"], json!(rv)));
     }
     if obj_annotations_present {
-        ops.push(json!({"op": "add", "path": format!("/metadata/annotations/{}", escape_pointer(key)), "value": value}));
+        ops.push(patch::add(["metadata", "annotations", key], json!(value)));
     } else {
-        ops.push(json!({"op": "add", "path": "/metadata/annotations", "value": {key: value}}));
+        ops.push(patch::add(["metadata", "annotations"], json!({key: value})));
     }
     ops
 }
@@ -323,8 +320,7 @@ pub(crate) async fn annotate(
             ops.extend(annotate_ops(present, rv, k, v));
             present = true;
         }
-        let patch: json_patch::Patch = serde_json::from_value(Value::Array(ops))
-            .map_err(|e| Error::Invalid(format!("internal patch error: {e}")))?;
+        let patch = json_patch::Patch(ops);
         let api = cc.dynamic(&mm2.ar, &mm2.namespace);
         let pp = PatchParams {
             field_manager: Some(FIELD_MANAGER.into()),

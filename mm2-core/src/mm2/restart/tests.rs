@@ -289,13 +289,14 @@ fn refusals_name_the_reason_and_the_way_out() {
 
 #[test]
 fn annotate_ops_create_the_map_when_absent_and_pin_the_version() {
-    let ops = annotate_ops(false, Some("42"), RESTART_CONNECTOR, "x");
+    let json = |ops: Vec<json_patch::PatchOperation>| serde_json::to_value(ops).unwrap();
+    let ops = json(annotate_ops(false, Some("42"), RESTART_CONNECTOR, "x"));
     assert_eq!(
         ops[0],
         json!({"op": "test", "path": "/metadata/resourceVersion", "value": "42"})
     );
     assert_eq!(ops[1]["path"], "/metadata/annotations");
-    let ops = annotate_ops(true, None, RESTART_CONNECTOR, "x");
+    let ops = json(annotate_ops(true, None, RESTART_CONNECTOR, "x"));
     assert_eq!(
         ops[0]["path"],
         "/metadata/annotations/strimzi.io~1restart-connector"

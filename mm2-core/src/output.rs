@@ -200,6 +200,11 @@ pub fn key_values(pairs: &[(String, String)], indent: usize) -> String {
     out
 }
 
+/// First line of a Java stack trace (or any multi-line text), trimmed.
+pub fn first_line(trace: &str) -> String {
+    trace.lines().next().unwrap_or_default().trim().to_string()
+}
+
 /// Age the kubectl way: `45s`, `12m`, `3h`, `5d`.
 pub fn age(since_rfc3339: &str, now: std::time::SystemTime) -> Option<String> {
     let then = parse_rfc3339(since_rfc3339)?;

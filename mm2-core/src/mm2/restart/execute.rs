@@ -257,7 +257,7 @@ pub fn not_running(mm2: &Mm2Object, restarted: &[(String, Option<i64>)]) -> Vec<
                 connector: name.clone(),
                 task: None,
                 state: Some(cs),
-                trace: c.connector.trace.as_deref().map(crate::mm2::status::first_line),
+                trace: c.connector.trace.as_deref().map(crate::output::first_line),
             });
             continue;
         }
@@ -268,7 +268,7 @@ pub fn not_running(mm2: &Mm2Object, restarted: &[(String, Option<i64>)]) -> Vec<
                     connector: name.clone(),
                     task: Some(t.id),
                     state: Some(ts),
-                    trace: t.trace.as_deref().map(crate::mm2::status::first_line),
+                    trace: t.trace.as_deref().map(crate::output::first_line),
                 });
             }
         }

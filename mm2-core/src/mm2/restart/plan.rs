@@ -102,7 +102,7 @@ pub fn facts(mm2: &Mm2Object, index: usize, d: &Direction) -> RestartFacts {
                 state: st.map(|c| ConnectorState::parse(&c.connector.state)),
                 trace: st
                     .and_then(|c| c.connector.trace.as_deref())
-                    .map(crate::mm2::status::first_line),
+                    .map(crate::output::first_line),
                 tasks: st
                     .map(|c| {
                         c.tasks
@@ -110,7 +110,7 @@ pub fn facts(mm2: &Mm2Object, index: usize, d: &Direction) -> RestartFacts {
                             .map(|t| TaskFacts {
                                 id: t.id,
                                 state: ConnectorState::parse(&t.state),
-                                trace: t.trace.as_deref().map(crate::mm2::status::first_line),
+                                trace: t.trace.as_deref().map(crate::output::first_line),
                             })
                             .collect()
                     })

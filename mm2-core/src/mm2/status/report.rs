@@ -291,10 +291,7 @@ pub fn condition_text(c: &Condition) -> String {
     t
 }
 
-/// First line of a Java stack trace.
-pub fn first_line(trace: &str) -> String {
-    trace.lines().next().unwrap_or_default().trim().to_string()
-}
+pub use crate::output::first_line;
 
 #[cfg(test)]
 mod tests {

@@ -108,6 +108,8 @@ pub struct ScaleDecision {
     pub flux: FluxStep,
     /// Questions to be answered yes before anything is written, in order.
     pub questions: Vec<String>,
+    /// What is written, in words (the questions and a Flux suspension's note say it).
+    pub change: String,
 }
 
 /// Decide (pure).
@@ -172,6 +174,7 @@ pub fn decide(f: &ScaleFacts, route: &Route, req: &ScaleRequest) -> Result<Scale
         warnings,
         flux,
         questions,
+        change,
     })
 }
 
@@ -301,8 +304,7 @@ pub async fn execute(
     let mm2 = &facts.mm2;
     let writes = matches!(dec.tasks_max, Some(FieldPlan::Write(_)))
         || matches!(dec.replicas, Some(FieldPlan::Write(_)));
-    let change = format!("scale {}", route.direction);
-    if flux_gate::apply(cc, &dec.flux, &change, req.dry_run).await?
+    if flux_gate::apply(cc, &dec.flux, &dec.change, req.dry_run).await?
         && let FluxStep::Suspend {
             namespace,
             kustomization,

@@ -392,7 +392,7 @@ async fn flux_kustomizations(
     dir: &str,
     sink: &Sink,
 ) {
-    let ar = api_resource(flux::GROUP, flux::VERSION, flux::KIND, flux::PLURAL);
+    let ar = flux::kustomization_resource();
     let path = format!("{dir}/flux-kustomizations.yaml");
     let mut items = Vec::new();
     for (ns, name) in owners {

@@ -17,6 +17,19 @@ pub mod operator;
 pub mod operator_annotations;
 pub mod procs;
 
+/// The project's cache folder outside the repository (`${XDG_CACHE_HOME:-$HOME/.cache}/kubectl-mm2`),
+/// where `scripts/testbed.sh` and `scripts/kafka-fetch.sh` put what they build and fetch.
+pub fn cache_root() -> std::path::PathBuf {
+    let cache = std::env::var_os("XDG_CACHE_HOME")
+        .filter(|d| !d.is_empty())
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| {
+            std::path::PathBuf::from(std::env::var_os("HOME").unwrap_or_else(|| "/root".into()))
+                .join(".cache")
+        });
+    cache.join("kubectl-mm2")
+}
+
 pub use bed::{ALIASES, Bed, Cluster, DEFAULT_NS, ExtraCluster, FLUX_NS, bed, product_bin};
 pub use crds::fallback_crds;
 pub use doubles::{Doubles, HttpResponse, RecordedRequest};

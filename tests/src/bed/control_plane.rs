@@ -27,13 +27,7 @@ pub fn assets_dir() -> PathBuf {
     if let Some(d) = std::env::var_os("MM2_TESTBED_CACHE").filter(|d| !d.is_empty()) {
         return PathBuf::from(d);
     }
-    let cache = std::env::var_os("XDG_CACHE_HOME")
-        .filter(|d| !d.is_empty())
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(std::env::var_os("HOME").unwrap_or_else(|| "/root".into())).join(".cache")
-        });
-    cache.join("kubectl-mm2/testbed").join(K8S_VERSION)
+    crate::cache_root().join("testbed").join(K8S_VERSION)
 }
 
 fn binary(name: &str) -> Result<PathBuf> {

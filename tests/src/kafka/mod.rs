@@ -45,13 +45,7 @@ pub fn kafka_home() -> PathBuf {
     if let Some(d) = std::env::var_os("MM2_KAFKA_HOME").filter(|d| !d.is_empty()) {
         return PathBuf::from(d);
     }
-    let cache = std::env::var_os("XDG_CACHE_HOME")
-        .filter(|d| !d.is_empty())
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(std::env::var_os("HOME").unwrap_or_else(|| "/root".into())).join(".cache")
-        });
-    cache.join("kubectl-mm2/kafka").join(KAFKA_VERSION)
+    crate::cache_root().join("kafka").join(KAFKA_VERSION)
 }
 
 /// The class path of every Kafka JVM (`<home>/lib/*`).

@@ -12,7 +12,7 @@ use crate::direction::Direction;
 use crate::error::Result;
 use crate::mm2::inventory::Mm2Object;
 use crate::mm2::serving;
-use crate::resources::flux::{self, KustomizationSpec};
+use crate::resources::flux;
 use crate::resources::{api_resource, strimzi};
 use crate::topology::Topology;
 use kube::core::DynamicObject;
@@ -52,14 +52,9 @@ async fn list_strimzi(cc: &ContextClient, kind: &str, plural: &str, ns: &str) ->
 /// The Kustomization owning `obj` (by Flux's labels), with its `spec.path`.
 async fn flux_of(cc: &ContextClient, labels: &BTreeMap<String, String>) -> Option<FluxPath> {
     let owner = flux::owner(labels, &BTreeMap::new())?;
-    let ar = flux::kustomization_resource();
-    let ks = cc
-        .get_opt(&ar, &owner.namespace, &owner.name)
+    let spec = flux::read_kustomization(cc, &owner)
         .await
-        .ok()
-        .flatten();
-    let spec: KustomizationSpec = ks
-        .and_then(|k| serde_json::from_value(k.data["spec"].clone()).ok())
+        .map(|k| k.spec)
         .unwrap_or_default();
     Some(FluxPath {
         kustomization: owner.name,

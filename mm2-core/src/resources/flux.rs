@@ -23,6 +23,32 @@ pub fn kustomization_resource() -> kube::core::ApiResource {
     crate::resources::api_resource(GROUP, VERSION, KIND, PLURAL)
 }
 
+/// A Kustomization as read, through the typed views (a field that does not parse counts as unset).
+#[derive(Debug, Clone, Default)]
+pub struct Kustomization {
+    pub spec: KustomizationSpec,
+    pub status: KustomizationStatus,
+    pub annotations: BTreeMap<String, String>,
+}
+
+/// Read the Kustomization `owner` names; `None` when it is missing or cannot be read (who owns
+/// an object is known from its labels either way).
+pub async fn read_kustomization(
+    cc: &crate::clients::ContextClient,
+    owner: &FluxOwner,
+) -> Option<Kustomization> {
+    let ks = cc
+        .get_opt(&kustomization_resource(), &owner.namespace, &owner.name)
+        .await
+        .ok()
+        .flatten()?;
+    Some(Kustomization {
+        spec: serde_json::from_value(ks.data["spec"].clone()).unwrap_or_default(),
+        status: serde_json::from_value(ks.data["status"].clone()).unwrap_or_default(),
+        annotations: ks.metadata.annotations.unwrap_or_default(),
+    })
+}
+
 /// `spec` of a Kustomization (what we read and toggle).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "crd-gen", derive(schemars::JsonSchema))]

@@ -5,7 +5,7 @@ use super::report::{FluxReport, SecretReport};
 use crate::clients::{ContextClient, Op};
 use crate::error::Result;
 use crate::mm2::inventory::Mm2Object;
-use crate::resources::flux::{self, FluxOwner, KustomizationSpec, KustomizationStatus};
+use crate::resources::flux::{self, FluxOwner, Kustomization};
 use crate::resources::{api_resource, condition};
 
 /// What was read about one MM2 besides the object.
@@ -84,25 +84,18 @@ async fn secret_reports(cc: &ContextClient, mm2: &Mm2Object) -> Vec<SecretReport
 /// Flux ownership from labels, then the Kustomization itself.
 pub async fn flux_report(cc: &ContextClient, mm2: &Mm2Object) -> Option<FluxReport> {
     let owner: FluxOwner = flux::owner(&mm2.labels(), &mm2.annotations())?;
-    let ar = flux::kustomization_resource();
-    let ks = cc
-        .get_opt(&ar, &owner.namespace, &owner.name)
-        .await
-        .ok()
-        .flatten();
-    let spec: KustomizationSpec = ks
-        .as_ref()
-        .and_then(|k| serde_json::from_value(k.data["spec"].clone()).ok())
-        .unwrap_or_default();
-    let st: KustomizationStatus = ks
-        .as_ref()
-        .and_then(|k| serde_json::from_value(k.data["status"].clone()).ok())
-        .unwrap_or_default();
+    let ks = flux::read_kustomization(cc, &owner).await;
+    let found = ks.is_some();
+    let Kustomization {
+        spec,
+        status: st,
+        annotations,
+    } = ks.unwrap_or_default();
     let ready = condition(&st.conditions, "Ready");
     Some(FluxReport {
         kustomization: owner.name.clone(),
         namespace: owner.namespace.clone(),
-        found: ks.is_some(),
+        found,
         ready: ready.map(|c| c.status.clone()),
         ready_reason: ready.and_then(|c| c.reason.clone()),
         ready_message: ready.and_then(|c| c.message.clone()),
@@ -112,10 +105,7 @@ pub async fn flux_report(cc: &ContextClient, mm2: &Mm2Object) -> Option<FluxRepo
         path: spec.path,
         interval: spec.interval,
         managed_by_field_manager: mm2.managers().iter().any(|m| m == flux::FIELD_MANAGER),
-        suspended_by_kubectl_mm2: ks
-            .as_ref()
-            .and_then(|k| k.metadata.annotations.as_ref())
-            .and_then(|a| a.get(crate::mm2::SUSPENDED_BY_ANNOTATION).cloned()),
+        suspended_by_kubectl_mm2: annotations.get(crate::mm2::SUSPENDED_BY_ANNOTATION).cloned(),
     })
 }
 

@@ -3,7 +3,7 @@
 //! The golden files themselves live in `testdata/golden/` (`UPDATE_GOLDEN=1` rewrites them).
 
 use mm2_core::direction::Direction;
-use mm2_core::mm2::inventory::{Mm2Object, mm2_resource};
+use mm2_core::resources::inventory::{Mm2Object, mm2_resource};
 use mm2_core::topology::Route;
 use serde_json::Value;
 use std::path::{Path, PathBuf};

@@ -4,7 +4,7 @@
 use mm2_core::cli::{GlobalArgs, interactive};
 use mm2_core::direction::Direction;
 use mm2_core::error::{Error, Result};
-use mm2_core::mm2::inventory::Mm2Object;
+use mm2_core::resources::inventory::Mm2Object;
 use mm2_core::topology::{Route, Topology};
 use std::time::Duration;
 
@@ -74,7 +74,7 @@ pub(crate) fn pick_directions(
 ) -> Result<Vec<Direction>> {
     let known = topo.directions();
     if let Some(a) = arg {
-        return Ok(mm2_core::mm2::serving::select(topo, a)?.directions);
+        return Ok(mm2_core::topology::serving::select(topo, a)?.directions);
     }
     if all {
         return Ok(known);

@@ -99,7 +99,7 @@ async fn lag(g: &GlobalArgs, a: &LagArgs) -> Result<u8> {
             return Err(e);
         }
         let only = match &a.direction {
-            Some(d) => mm2_core::mm2::serving::select(&topo, d)?.directions,
+            Some(d) => mm2_core::topology::serving::select(&topo, d)?.directions,
             None => vec![],
         };
         if topo.directions().is_empty() && only.is_empty() {
@@ -375,9 +375,9 @@ mod tests {
 
     use super::*;
     use crate::fixtures::{direction, golden, mm2, mm2_with, real_metrics, route, yaml};
+    use mm2_core::error::Problem;
     use mm2_core::lag::PodScrape;
-    use mm2_core::mm2::inventory::Mm2Object;
-    use mm2_core::mm2::status::Problem;
+    use mm2_core::resources::inventory::Mm2Object;
 
     /// One pod of `m` answering `metrics`.
     fn judged(m: &Mm2Object, metrics: String) -> lag_report::DirectionLagReport {

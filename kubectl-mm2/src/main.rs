@@ -202,7 +202,7 @@ async fn status(g: &GlobalArgs, a: &StatusArgs) -> Result<u8, Error> {
     let timeout = g.timeout_or(mm2_core::timeouts::READ);
     let topo = mm2_core::topology::discover(&kc, &req, timeout).await?;
     let only = match &a.direction {
-        Some(d) => mm2_core::mm2::serving::select(&topo, d)?.directions,
+        Some(d) => mm2_core::topology::serving::select(&topo, d)?.directions,
         None => vec![],
     };
     // Nothing found and nothing failed: a namespace or context question. Nothing found because

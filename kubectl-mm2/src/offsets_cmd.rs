@@ -8,8 +8,8 @@ use mm2_core::error::{Error, Result};
 use mm2_core::mm2::offsets::{
     self, DirectionOffsets, ListOffsetsPatch, OffsetsOptions, OffsetsReport, OffsetsVia,
 };
-use mm2_core::mm2::serving::writable_for_arg;
 use mm2_core::output::{Palette, Table};
+use mm2_core::topology::serving::writable_for_arg;
 use std::fmt::Write as _;
 
 /// Flags of offsets.

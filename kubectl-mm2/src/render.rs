@@ -392,12 +392,12 @@ mod tests {
 
     use super::*;
     use crate::fixtures::{direction, golden, mm2, now, route};
-    use mm2_core::error::Error;
-    use mm2_core::mm2::inventory::Mm2Object;
+    use mm2_core::error::{Error, Problem};
     use mm2_core::mm2::status::{
-        FluxReport, Mm2Facts, Problem, SCHEMA, SecretReport, judge_mm2, judged_direction, unread_direction,
+        FluxReport, Mm2Facts, SCHEMA, SecretReport, judge_mm2, judged_direction, unread_direction,
     };
-    use mm2_core::mm2::validation;
+    use mm2_core::resources::inventory::Mm2Object;
+    use mm2_core::resources::validation;
     use std::time::Duration;
 
     /// Both Kustomizations of the runbook: Flux applied the MM2 and is Ready.

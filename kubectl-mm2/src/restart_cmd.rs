@@ -8,9 +8,9 @@ use mm2_core::error::{Error, Result};
 use mm2_core::mm2::restart::{
     self, DirectionOutcome, DirectionRestart, RestartReport, RestartRequest, StepResult,
 };
-use mm2_core::mm2::serving::writable_for_arg;
 use mm2_core::output::Palette;
 use mm2_core::resources::strimzi::ConnectorKind;
+use mm2_core::topology::serving::writable_for_arg;
 
 /// Flags of restart.
 #[derive(Debug, Args)]

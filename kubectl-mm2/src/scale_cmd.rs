@@ -37,7 +37,7 @@ pub async fn run(g: &GlobalArgs, a: &ScaleArgs) -> Result<u8> {
     scale::validate(&req)?;
     mm2_core::cli::direction_precheck(g, Some(&a.direction)).await?;
     let topo = mm2_core::cli::discover(g, timeouts::DISCOVER_FOR_WRITE).await?;
-    let sel = mm2_core::mm2::serving::select(&topo, &a.direction)?;
+    let sel = mm2_core::topology::serving::select(&topo, &a.direction)?;
     let [d] = sel.directions.as_slice() else {
         return Err(Error::Usage(format!(
             "{} serves {} directions ({}): scale one MM2 by direction",
@@ -50,7 +50,7 @@ pub async fn run(g: &GlobalArgs, a: &ScaleArgs) -> Result<u8> {
                 .join(", ")
         )));
     };
-    let (route, cc) = mm2_core::mm2::serving::writable_for_arg(&topo, d, Some(&a.direction))?;
+    let (route, cc) = mm2_core::topology::serving::writable_for_arg(&topo, d, Some(&a.direction))?;
     let prepared = scale::prepare(cc, route, &req).await?;
     let dec = scale::decide(&prepared.facts, route, &req)?;
     if req.print_patch {

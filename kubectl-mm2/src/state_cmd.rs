@@ -6,11 +6,11 @@ use clap::Args;
 use mm2_core::cli::GlobalArgs;
 use mm2_core::error::{Error, Result};
 use mm2_core::mm2::flux_gate::{FluxStep, GateFlags};
-use mm2_core::mm2::serving::writable_for_arg;
 use mm2_core::mm2::state::{self, Decision, DirectionState, Event, FluxAfter, StateReport, StateRequest};
 use mm2_core::output::Palette;
 use mm2_core::resources::strimzi::{ConnectorKind, ConnectorState};
 use mm2_core::timeouts;
+use mm2_core::topology::serving::writable_for_arg;
 use mm2_core::write::{DryRun, WriteOutcome};
 
 /// Flags shared by pause and resume.

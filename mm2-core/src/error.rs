@@ -4,6 +4,7 @@
 //! "forbidden" alone does not tell an operator where to look. `hint()` says what to do next and
 //! `exit_code()` maps the failure onto the documented exit codes of both plugins.
 
+use serde::Serialize;
 use std::time::Duration;
 
 /// Result alias used across `mm2-core`.
@@ -407,4 +408,26 @@ pub fn source_chain(err: &(dyn std::error::Error + 'static)) -> String {
         cur = e.source();
     }
     out
+}
+
+/// A failure as it appears in a machine-readable report (`status/v1`, `lag/v1`): the error's kind,
+/// context, message and hint, so a script can branch on `kind` without parsing text.
+#[derive(Debug, Clone, Serialize)]
+pub struct Problem {
+    /// `unreachable`, `timeout`, `forbidden`, `crd-missing`, `not-found`, `error`.
+    pub kind: &'static str,
+    pub context: Option<String>,
+    pub message: String,
+    pub hint: Option<String>,
+}
+
+impl Problem {
+    pub fn from_error(e: &Error) -> Self {
+        Problem {
+            kind: e.kind(),
+            context: e.context().map(str::to_string),
+            message: e.to_string(),
+            hint: e.hint(),
+        }
+    }
 }

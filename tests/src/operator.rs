@@ -36,7 +36,7 @@ use serde_json::{Value, json};
 use crate::bed::{PodIps, client_for};
 use crate::crds;
 use crate::doubles::Doubles;
-use mm2_core::mm2::validation;
+use mm2_core::resources::validation;
 
 /// Minimum time between a change of the CR and the status that answers it.
 pub const RECONCILE_DELAY: Duration = Duration::from_millis(300);

@@ -15,7 +15,7 @@
 //! - an MM2 whose mirrors have different targets is split, one MM2 per target.
 
 use super::{Action, Options, Refuse, obj_mut};
-use crate::mm2::validation;
+use crate::resources::validation;
 use regex::Regex;
 use serde_json::{Map, Value, json};
 use std::sync::LazyLock;

@@ -1,6 +1,6 @@
 //! DIRECTION mode: the facts `convert` needs, read from the clusterset (read-only).
 //!
-//! The MM2 that serves the direction (the one that runs first, see [`crate::mm2::serving`]),
+//! The MM2 that serves the direction (the one that runs first, see [`crate::topology::serving`]),
 //! the broker count of each cluster it touches (KafkaNodePools with the `broker` role of the
 //! Kafka, or `spec.kafka.replicas`), the name of each cluster's Kafka, and the Flux
 //! Kustomization (and its `spec.path`) that deploys the Kafka apps of each cluster. Then the
@@ -10,11 +10,11 @@ use super::{FluxPath, Options, Origin, Outcome};
 use crate::clients::ContextClient;
 use crate::direction::Direction;
 use crate::error::Result;
-use crate::mm2::inventory::Mm2Object;
-use crate::mm2::serving;
 use crate::resources::flux;
+use crate::resources::inventory::Mm2Object;
 use crate::resources::{api_resource, strimzi};
 use crate::topology::Topology;
+use crate::topology::serving;
 use kube::core::DynamicObject;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -149,7 +149,7 @@ pub async fn convert_direction(topo: &Topology, d: &Direction, base: &Options) -
     for c in &topo.clusters {
         opts.contexts.entry(c.alias.clone()).or_insert(c.context.clone());
     }
-    let aliases: Vec<String> = crate::mm2::layout::mirror_directions(&m.obj.data["spec"])
+    let aliases: Vec<String> = crate::topology::layout::mirror_directions(&m.obj.data["spec"])
         .into_iter()
         .flat_map(|x| [x.source, x.target])
         .chain([d.source.clone(), d.target.clone()])

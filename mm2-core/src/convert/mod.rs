@@ -12,7 +12,7 @@
 //!
 //! What cannot be converted is refused with the manual step (OAuth, external configuration,
 //! fields the target API does not have). Every manifest produced is checked with Strimzi 0.51's
-//! own validation ([`crate::mm2::validation::validate`]); one that fails is a bug, reported as an
+//! own validation ([`crate::resources::validation::validate`]); one that fails is a bug, reported as an
 //! error rather than printed.
 
 pub mod layout;
@@ -24,7 +24,7 @@ pub use render::{header, render_notes, render_yaml};
 
 use crate::direction::Direction;
 use crate::error::{Error, Result};
-use crate::mm2::validation;
+use crate::resources::validation;
 use serde::Serialize;
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;

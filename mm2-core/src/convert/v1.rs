@@ -15,7 +15,7 @@
 //! v1 → v1beta2 (`--to v1beta2`, for operators below 0.49) is the inverse layout mapping.
 
 use super::{Refuse, Shape};
-use crate::mm2::validation::{
+use crate::resources::validation::{
     DEFAULT_CONFIG_TOPIC, DEFAULT_GROUP_ID, DEFAULT_OFFSET_TOPIC, DEFAULT_STATUS_TOPIC,
 };
 use serde_json::{Map, Value, json};

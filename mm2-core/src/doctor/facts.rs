@@ -3,9 +3,9 @@
 //! facts from the same JSON the e2e reads, and Secret values are reduced to hashes on arrival.
 
 use crate::direction::Direction;
-use crate::mm2::layout::mirror_directions;
 use crate::resources::Condition;
 use crate::resources::strimzi::Mm2Status;
+use crate::topology::layout::mirror_directions;
 use serde::Serialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};

@@ -6,8 +6,8 @@ use super::Facts;
 use super::facts::{ContextFacts, Kind, Refusal};
 use crate::clients::{ContextClient, Kubeconfigs, Op, resource_name};
 use crate::error::{Error, Result};
-use crate::mm2::inventory::list_mm2;
 use crate::resources::api_resource;
+use crate::resources::inventory::list_mm2;
 use crate::topology::{TopologyRequest, alias_from_context_name, candidate_contexts, namespace_for};
 use futures::future::join_all;
 use kube::core::{ApiResource, DynamicObject};
@@ -67,7 +67,7 @@ async fn list(
 /// Read one kind: its objects as JSON with `kind` and `apiVersion` set.
 async fn read(cc: &ContextClient, kind: Kind, ns: &str) -> Result<Vec<Value>> {
     if kind == Kind::KafkaMirrorMaker2 {
-        // Each MM2 at the served version that holds its fields (mm2::inventory).
+        // Each MM2 at the served version that holds its fields (resources::inventory).
         let mm2s = list_mm2(cc, Some(ns)).await?;
         return Ok(mm2s
             .into_iter()

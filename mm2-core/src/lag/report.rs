@@ -5,10 +5,10 @@
 
 use crate::clients::{ContextClient, Op};
 use crate::direction::Direction;
+use crate::error::Problem;
 use crate::lag::prometheus::PrometheusSource;
 use crate::lag::{self, Advice, DirectionLag, Evaluation, PodScrape, Severity, Thresholds};
-use crate::mm2::inventory::Mm2Object;
-use crate::mm2::status::Problem;
+use crate::resources::inventory::Mm2Object;
 use crate::topology::Topology;
 use serde::Serialize;
 
@@ -166,7 +166,7 @@ pub fn judge(
 
 async fn direction_report(topo: &Topology, d: &Direction, opts: &LagOptions) -> DirectionLagReport {
     let empty = |error: Problem| unread(d, error, opts);
-    let cands = crate::mm2::serving::candidates(topo, d);
+    let cands = crate::topology::serving::candidates(topo, d);
     let Some(first) = cands.first() else {
         let err = topo.problem_for(d).map(Problem::from_error).unwrap_or(Problem {
             kind: "not-found",
@@ -219,7 +219,7 @@ pub async fn scrape_pods(
     mm2: &Mm2Object,
     d: &Direction,
 ) -> crate::Result<Vec<PodScrape>> {
-    let Some(pods) = crate::mm2::pods::pods_of(cc, mm2).await? else {
+    let Some(pods) = crate::resources::pods::pods_of(cc, mm2).await? else {
         return Ok(vec![PodScrape {
             pod: format!("{}-mirrormaker2-*", mm2.name),
             direction: d.clone(),
@@ -228,7 +228,7 @@ pub async fn scrape_pods(
     };
     let scrapes = pods.iter().map(|p| async move {
         let pod = p.metadata.name.clone().unwrap_or_default();
-        let ready = crate::mm2::pods::is_ready(p);
+        let ready = crate::resources::pods::is_ready(p);
         let has_ip = p.status.as_ref().and_then(|s| s.pod_ip.as_ref()).is_some();
         let result = if !has_ip {
             Err("pod has no IP (not running)".to_string())
@@ -255,7 +255,11 @@ pub async fn scrape_pods(
 /// A paused or stopped source task does not fetch, so its consumer's records-lag stays at the
 /// last value it had (seen on a real MirrorMaker 2: 0 while 20,000 records were behind): say so
 /// next to the figures instead of presenting them as current.
-pub fn frozen_figures(mm2: &crate::mm2::inventory::Mm2Object, index: usize, d: &Direction) -> Option<String> {
+pub fn frozen_figures(
+    mm2: &crate::resources::inventory::Mm2Object,
+    index: usize,
+    d: &Direction,
+) -> Option<String> {
     use crate::resources::strimzi::{ConnectorKind, ConnectorState};
     let name = ConnectorKind::Source.connector_name(d);
     let reported = mm2

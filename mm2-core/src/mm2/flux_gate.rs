@@ -5,8 +5,8 @@
 use crate::clients::ContextClient;
 use crate::error::{Error, Result};
 use crate::mm2::gitops::{self, FluxImpact, Touches};
-use crate::mm2::inventory::Mm2Object;
 use crate::mm2::status::FluxReport;
+use crate::resources::inventory::Mm2Object;
 use crate::write::DryRun;
 use serde::Serialize;
 

@@ -8,9 +8,9 @@
 use crate::clients::{ContextClient, Op};
 use crate::error::{Error, Result};
 use crate::mm2::SUSPENDED_BY_ANNOTATION;
-use crate::mm2::inventory::Mm2Object;
 use crate::mm2::status::FluxReport;
 use crate::resources::flux;
+use crate::resources::inventory::Mm2Object;
 use kube::api::{Patch, PatchParams};
 use serde_json::{Value, json};
 

@@ -9,8 +9,8 @@
 use crate::clients::{ContextClient, Op, resource_name};
 use crate::error::{Error, Result};
 use crate::mm2::FIELD_MANAGER;
-use crate::mm2::inventory::{Mm2Object, get_mm2};
 use crate::poll::Probe;
+use crate::resources::inventory::{Mm2Object, get_mm2};
 use crate::resources::strimzi::{ConnectorKind, ConnectorState, Mm2Shape, Mm2Spec};
 use kube::api::{Patch, PatchParams};
 use serde_json::{Value, json};
@@ -352,8 +352,8 @@ pub fn describe_progress(mm2: &Mm2Object) -> String {
 
 /// Ready pods matching the MM2's `status.labelSelector`.
 pub async fn ready_pods(cc: &ContextClient, mm2: &Mm2Object) -> Result<Option<i32>> {
-    let pods = crate::mm2::pods::pods_of(cc, mm2).await?;
-    Ok(pods.map(|p| p.iter().filter(|p| crate::mm2::pods::is_ready(p)).count() as i32))
+    let pods = crate::resources::pods::pods_of(cc, mm2).await?;
+    Ok(pods.map(|p| p.iter().filter(|p| crate::resources::pods::is_ready(p)).count() as i32))
 }
 
 /// Wait until `status.replicas` and the ready pods both equal `replicas`.

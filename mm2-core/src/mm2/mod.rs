@@ -1,11 +1,6 @@
 //! KafkaMirrorMaker2 lifecycle: reading, status reports, pause/resume/scale.
 
-pub mod inventory;
-pub mod layout;
-pub mod pods;
-pub mod serving;
 pub mod status;
-pub mod validation;
 
 /// Annotation we put on a Flux Kustomization we suspended: who, when and why.
 pub const SUSPENDED_BY_ANNOTATION: &str = "kubectl-mm2.dev/suspended-by";

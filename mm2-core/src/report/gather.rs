@@ -10,7 +10,7 @@ use crate::clients::{ContextClient, Op, resource_name};
 use crate::clusterset::secret::SecretView;
 use crate::error::{Error, Result};
 use crate::lag::report::METRICS_PORT;
-use crate::mm2::inventory::Mm2Object;
+use crate::resources::inventory::Mm2Object;
 use crate::resources::versions::{endpointslice_version, served_versions};
 use crate::resources::{api_resource, flux, mcs, strimzi};
 use k8s_openapi::api::core::v1::{Pod, Secret};
@@ -414,7 +414,7 @@ async fn flux_kustomizations(
 async fn worker_pods(cc: &ContextClient, p: &ContextPlan, mm2s: &[&Mm2Object], dir: &str, sink: &Sink) {
     let mut pods: Vec<Pod> = Vec::new();
     for m in mm2s {
-        match crate::mm2::pods::pods_of(cc, m).await {
+        match crate::resources::pods::pods_of(cc, m).await {
             Ok(Some(ps)) => pods.extend(ps),
             Ok(None) => sink.note(format!(
                 "{}: KafkaMirrorMaker2 {}/{} has no status.labelSelector yet: no worker pods to collect",

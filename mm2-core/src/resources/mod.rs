@@ -6,8 +6,11 @@
 //! object at `v1` silently prunes its topology (shared/testbed/RECIPE.md).
 
 pub mod flux;
+pub mod inventory;
 pub mod mcs;
+pub mod pods;
 pub mod strimzi;
+pub mod validation;
 pub mod versions;
 
 use kube::core::{ApiResource, GroupVersionKind};

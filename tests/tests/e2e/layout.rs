@@ -279,7 +279,7 @@ async fn strimzi_examples_get_the_status_strimzi_gives_them() {
                     .next()
                     .unwrap()
                     .to_string();
-                let expected = mm2_core::mm2::validation::validate(Some(&doc["spec"]));
+                let expected = mm2_core::resources::validation::validate(Some(&doc["spec"]));
                 fixtures::apply(&client, &doc, "kubectl")
                     .await
                     .unwrap_or_else(|e| panic!("{}: {e:#}", f.display()));

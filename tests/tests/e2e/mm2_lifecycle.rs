@@ -201,7 +201,7 @@ async fn runbook_mm2_through_our_types_loses_no_field_under_the_crd_schema() {
 
     let kc = Kubeconfigs::load(Some(b.kubeconfig())).unwrap();
     let cc = kc.connect("rciis-proxmox", Duration::from_secs(5)).await.unwrap();
-    let read = mm2_core::mm2::inventory::get_mm2(&cc, DEFAULT_NS, &name)
+    let read = mm2_core::resources::inventory::get_mm2(&cc, DEFAULT_NS, &name)
         .await
         .unwrap();
     assert_eq!(

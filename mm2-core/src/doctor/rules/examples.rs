@@ -6,7 +6,7 @@
 use crate::doctor::facts::ContextFacts;
 use crate::doctor::rules::{metrics, topology, v1};
 use crate::doctor::{Facts, Finding};
-use crate::mm2::validation;
+use crate::resources::validation;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 

@@ -1,4 +1,4 @@
-//! Topology: Strimzi's own verdict on each MM2 (mm2::layout, never a second copy), one MM2 per
+//! Topology: Strimzi's own verdict on each MM2 (topology::layout, never a second copy), one MM2 per
 //! direction running in its target cluster, a replication policy that stops cycles, the same
 //! policy on source and checkpoint connectors, an exclude pattern that keeps MM2's and Kafka's
 //! internal topics out, and topic ACL sync off next to the User Operator.
@@ -7,7 +7,7 @@ use super::{config_str, connector_config, mirror_source, mirror_target};
 use crate::direction::Direction;
 use crate::doctor::facts::{ContextFacts, Mm2Fact};
 use crate::doctor::{Check, Facts, Finding, Fix, Severity, object, patch_yaml};
-use crate::mm2::layout;
+use crate::topology::layout;
 use regex::Regex;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;

@@ -5,8 +5,8 @@
 
 use crate::doctor::facts::Kind;
 use crate::doctor::{Check, Facts, Finding, Fix, Severity, object};
-use crate::mm2::validation::deprecations;
 use crate::resources::strimzi::GROUP;
+use crate::resources::validation::deprecations;
 
 pub fn check(facts: &Facts) -> Vec<Finding> {
     let mut out = Vec::new();

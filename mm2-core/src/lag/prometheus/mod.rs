@@ -17,7 +17,7 @@
 use crate::clients::{ContextClient, Op};
 use crate::direction::Direction;
 use crate::lag::PodScrape;
-use crate::mm2::inventory::Mm2Object;
+use crate::resources::inventory::Mm2Object;
 use serde::Deserialize;
 
 mod http;

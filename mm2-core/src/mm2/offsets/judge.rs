@@ -4,7 +4,7 @@
 
 use crate::direction::Direction;
 use crate::lag::model::{GroupCheckpoint, PartitionLag};
-use crate::mm2::inventory::Mm2Object;
+use crate::resources::inventory::Mm2Object;
 use regex::Regex;
 use serde::Serialize;
 use serde_json::{Value, json};

@@ -5,8 +5,8 @@ use crate::clients::{ContextClient, Op};
 use crate::direction::Direction;
 use crate::error::{Error, Result};
 use crate::lag::model::{DirectionLag, MissingFamily};
-use crate::mm2::inventory::{Mm2Object, get_mm2};
 use crate::resources::api_resource;
+use crate::resources::inventory::{Mm2Object, get_mm2};
 use crate::resources::strimzi::ConnectorKind;
 use crate::topology::{Route, Topology};
 use crate::write::DryRun;
@@ -149,7 +149,7 @@ pub(super) async fn direction_offsets(
     let mut out = empty(d);
     // The MM2 that serves the direction; a rejected or doubly served one is refused, as for writes
     // (the list operation annotates it).
-    let (route, cc) = match crate::mm2::serving::writable(topo, d) {
+    let (route, cc) = match crate::topology::serving::writable(topo, d) {
         Ok(rc) => rc,
         Err(e) => {
             out.error = Some(e.to_string());
@@ -300,14 +300,14 @@ pub(super) async fn read_offsets(
 
 /// `GET /connectors/<connector>/offsets` through the pod proxy of a ready worker.
 pub(super) async fn live_offsets(cc: &ContextClient, mm2: &Mm2Object, connector: &str) -> Result<String> {
-    let pod = crate::mm2::pods::pods_of(cc, mm2)
+    let pod = crate::resources::pods::pods_of(cc, mm2)
         .await
         .ok()
         .flatten()
         .and_then(|pods| {
             let mut ready: Vec<String> = pods
                 .iter()
-                .filter(|p| crate::mm2::pods::is_ready(p))
+                .filter(|p| crate::resources::pods::is_ready(p))
                 .filter_map(|p| p.metadata.name.clone())
                 .collect();
             ready.sort();

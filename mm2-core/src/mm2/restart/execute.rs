@@ -3,7 +3,7 @@
 use crate::clients::{ContextClient, Op, resource_name};
 use crate::error::{Error, Result};
 use crate::mm2::FIELD_MANAGER;
-use crate::mm2::inventory::{Mm2Object, get_mm2};
+use crate::resources::inventory::{Mm2Object, get_mm2};
 use crate::resources::strimzi::ConnectorState;
 use crate::write::DryRun;
 use kube::api::{Patch, PatchParams};

@@ -3,8 +3,8 @@
 
 use crate::direction::Direction;
 use crate::error::Error;
-use crate::mm2::inventory::Mm2Object;
 use crate::resources::Condition;
+use crate::resources::inventory::Mm2Object;
 use crate::resources::strimzi::{ConnectorKind, ConnectorState};
 use serde::Serialize;
 use std::collections::BTreeMap;

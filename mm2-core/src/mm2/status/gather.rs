@@ -4,8 +4,8 @@
 use super::report::{FluxReport, SecretReport};
 use crate::clients::{ContextClient, Op};
 use crate::error::Result;
-use crate::mm2::inventory::Mm2Object;
 use crate::resources::flux::{self, FluxOwner, Kustomization};
+use crate::resources::inventory::Mm2Object;
 use crate::resources::{api_resource, condition};
 
 /// What was read about one MM2 besides the object.
@@ -53,11 +53,14 @@ pub async fn gather(cc: &ContextClient, mm2: &Mm2Object, live: bool) -> Mm2Facts
 }
 
 async fn pods_of(cc: &ContextClient, mm2: &Mm2Object) -> Result<(Vec<String>, Option<i32>)> {
-    let Some(pods) = crate::mm2::pods::pods_of(cc, mm2).await? else {
+    let Some(pods) = crate::resources::pods::pods_of(cc, mm2).await? else {
         // No selector yet; with 0 replicas there is simply nothing to run.
         return Ok((vec![], (mm2.spec.replicas == Some(0)).then_some(0)));
     };
-    let ready = pods.iter().filter(|p| crate::mm2::pods::is_ready(p)).count() as i32;
+    let ready = pods
+        .iter()
+        .filter(|p| crate::resources::pods::is_ready(p))
+        .count() as i32;
     let mut names: Vec<String> = pods.iter().filter_map(|p| p.metadata.name.clone()).collect();
     names.sort();
     Ok((names, Some(ready)))

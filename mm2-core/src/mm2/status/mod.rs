@@ -20,8 +20,9 @@ pub use rules::{
 };
 
 use crate::direction::Direction;
-use crate::mm2::serving;
+use crate::error::Problem;
 use crate::topology::Topology;
+use crate::topology::serving;
 
 /// Build the report for the requested directions (all when empty).
 pub async fn build(topo: &Topology, only: &[Direction], live: bool) -> StatusReport {

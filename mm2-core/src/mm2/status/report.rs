@@ -1,11 +1,11 @@
 //! What `kubectl mm2 status` reports: the typed `status/v1` document (serialisable, stable) and
 //! the small text helpers its findings use.
 
-use crate::error::Error;
-use crate::mm2::inventory::Mm2Object;
-use crate::mm2::layout::Rejection;
+use crate::error::{Error, Problem};
 use crate::resources::Condition;
+use crate::resources::inventory::Mm2Object;
 use crate::resources::strimzi::{ConnectorKind, ConnectorState, Mm2Shape};
+use crate::topology::layout::Rejection;
 use serde::Serialize;
 
 /// Schema identifier of the JSON/YAML output; bumped only on incompatible change.
@@ -60,27 +60,6 @@ pub struct StatusReport {
     pub problems: Vec<Problem>,
     /// KafkaMirrorMaker2s that name no direction (no readable mirror): never silently ignored.
     pub without_direction: Vec<OtherMm2>,
-}
-
-/// A failure as it appears in the report.
-#[derive(Debug, Clone, Serialize)]
-pub struct Problem {
-    /// `unreachable`, `timeout`, `forbidden`, `crd-missing`, `not-found`, `error`.
-    pub kind: &'static str,
-    pub context: Option<String>,
-    pub message: String,
-    pub hint: Option<String>,
-}
-
-impl Problem {
-    pub fn from_error(e: &Error) -> Self {
-        Problem {
-            kind: e.kind(),
-            context: e.context().map(str::to_string),
-            message: e.to_string(),
-            hint: e.hint(),
-        }
-    }
 }
 
 /// One direction.

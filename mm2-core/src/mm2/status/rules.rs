@@ -5,11 +5,12 @@ use super::gather::{LiveFacts, Mm2Facts};
 use super::report::*;
 use crate::direction::Direction;
 use crate::error::Error;
-use crate::mm2::inventory::Mm2Object;
-use crate::mm2::layout::{self, Rejection};
+use crate::error::Problem;
 use crate::resources::condition;
+use crate::resources::inventory::Mm2Object;
 use crate::resources::strimzi::ConnectorState;
 use crate::topology::Route;
+use crate::topology::layout::{self, Rejection};
 
 pub fn judge(m: &Mm2Object) -> Option<Rejection> {
     layout::judge(&m.obj.data["spec"], m.status.as_ref(), m.generation())

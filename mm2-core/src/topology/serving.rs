@@ -8,8 +8,8 @@
 use crate::clients::ContextClient;
 use crate::direction::Direction;
 use crate::error::{Error, Result};
-use crate::mm2::inventory::Mm2Object;
-use crate::mm2::layout::{self, Rejection};
+use crate::resources::inventory::Mm2Object;
+use crate::topology::layout::{self, Rejection};
 use crate::topology::{Route, Topology};
 
 /// One MM2 that names the direction, judged.
@@ -183,7 +183,7 @@ pub fn writable_named<'t>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mm2::validation::INVALID_REASON;
+    use crate::resources::validation::INVALID_REASON;
     use kube::core::{ApiResource, DynamicObject, ObjectMeta};
     use serde_json::json;
 

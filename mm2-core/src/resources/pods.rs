@@ -3,7 +3,7 @@
 
 use crate::clients::{ContextClient, Op};
 use crate::error::Result;
-use crate::mm2::inventory::Mm2Object;
+use crate::resources::inventory::Mm2Object;
 use crate::resources::strimzi::parse_label_selector;
 use k8s_openapi::api::core::v1::Pod;
 

@@ -11,10 +11,13 @@
 //!    A cluster that cannot be reached keeps an alias when its context is named after it
 //!    (`rciis-aws` → `aws`), so its direction still shows up, as unreachable.
 
+pub mod layout;
+pub mod serving;
+
 use crate::clients::{ContextClient, Kubeconfigs};
 use crate::direction::Direction;
 use crate::error::{Error, Result};
-use crate::mm2::inventory::{Mm2Object, list_mm2};
+use crate::resources::inventory::{Mm2Object, list_mm2};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -136,7 +139,7 @@ pub struct Route {
 }
 
 /// A context that could not be asked, and why (the report's serialisable form is
-/// `mm2::status::Problem`).
+/// [`crate::error::Problem`]).
 #[derive(Debug)]
 pub struct ContextProblem {
     pub context: String,

@@ -2,12 +2,12 @@
 //!
 //! Facts: the spec as stored and the operator's status. Rule: the operator's own verdict when it
 //! has judged the current generation (its message verbatim), otherwise Strimzi 0.51's validation
-//! ([`super::validation`]) as a prediction. Report: a [`Rejection`] that says, in the terms of
+//! ([`crate::resources::validation`]) as a prediction. Report: a [`Rejection`] that says, in the terms of
 //! this clusterset, where the MM2 must run and the command that writes the manifests that do.
 
-use super::validation::{self, INVALID_REASON, Invalid};
 use crate::direction::Direction;
 use crate::resources::strimzi::Mm2Status;
+use crate::resources::validation::{self, INVALID_REASON, Invalid};
 use serde::Serialize;
 use serde_json::Value;
 

@@ -19,41 +19,98 @@ pub enum Probe<T> {
     Failed(Error),
 }
 
+/// What one look found, for a wait that reports what it last saw when time runs out
+/// ([`until_deadline`]).
+#[derive(Debug)]
+pub enum Look<T, S> {
+    Done(T),
+    /// Not yet: a one-line description (shown when it changes) and what was seen, kept so the
+    /// caller can report it if the deadline passes.
+    Pending {
+        line: String,
+        seen: S,
+    },
+    /// Waiting longer cannot help: stop with this error.
+    Failed(Error),
+}
+
+/// How a wait under [`until_deadline`] ended.
+#[derive(Debug, PartialEq)]
+pub enum Waited<T, S> {
+    Done(T),
+    /// The deadline passed; what the last look that answered saw (`None`: no look answered).
+    TimedOut(Option<S>),
+}
+
 /// Probe until [`Probe::Done`] or [`Probe::Failed`], or `timeout` passes (a `NotConverged` error
 /// naming `what` and the last thing seen). A probe that errs is simply tried again.
 pub async fn until<T, F, Fut>(
     timeout: Duration,
     what: &str,
     mut probe: F,
-    mut progress: impl FnMut(&str),
+    progress: impl FnMut(&str),
 ) -> Result<T>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Probe<T>>,
 {
-    let deadline = Instant::now() + timeout;
-    let mut last = String::new();
+    let look = || {
+        let fut = probe();
+        async move {
+            match fut.await {
+                Probe::Done(t) => Look::Done(t),
+                Probe::Seen(line) => Look::Pending {
+                    seen: line.clone(),
+                    line,
+                },
+                Probe::Failed(e) => Look::Failed(e),
+            }
+        }
+    };
+    match until_deadline(Instant::now() + timeout, look, progress).await? {
+        Waited::Done(t) => Ok(t),
+        Waited::TimedOut(last) => Err(Error::NotConverged {
+            what: match last {
+                Some(last) if !last.is_empty() => format!("{what} (last seen: {last})"),
+                _ => what.to_string(),
+            },
+            timeout,
+        }),
+    }
+}
+
+/// Probe until [`Look::Done`] or [`Look::Failed`], or `deadline` passes: then the wait is not an
+/// error but [`Waited::TimedOut`] with the last thing seen, for commands that report a partial
+/// result (a restart the operator has not taken yet) instead of failing. `deadline` is an
+/// instant so several waits of one command can share one `--timeout`.
+pub async fn until_deadline<T, S, F, Fut>(
+    deadline: Instant,
+    mut probe: F,
+    mut progress: impl FnMut(&str),
+) -> Result<Waited<T, S>>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Look<T, S>>,
+{
+    let mut last_line = String::new();
+    let mut last_seen = None;
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
         match tokio::time::timeout(left.max(Duration::from_millis(1)), probe()).await {
-            Ok(Probe::Done(t)) => return Ok(t),
-            Ok(Probe::Failed(e)) => return Err(e),
-            Ok(Probe::Seen(seen)) if seen != last => {
-                progress(&seen);
-                last = seen;
+            Ok(Look::Done(t)) => return Ok(Waited::Done(t)),
+            Ok(Look::Failed(e)) => return Err(e),
+            Ok(Look::Pending { line, seen }) => {
+                if line != last_line {
+                    progress(&line);
+                    last_line = line;
+                }
+                last_seen = Some(seen);
             }
-            Ok(Probe::Seen(_)) | Err(_) => {}
+            Err(_) => {}
         }
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
-            return Err(Error::NotConverged {
-                what: if last.is_empty() {
-                    what.to_string()
-                } else {
-                    format!("{what} (last seen: {last})")
-                },
-                timeout,
-            });
+            return Ok(Waited::TimedOut(last_seen));
         }
         tokio::time::sleep(INTERVAL.min(left)).await;
     }
@@ -128,6 +185,63 @@ mod tests {
             Duration::from_secs(10),
             "x",
             || async { Probe::Failed(Error::Invalid("FAILED".into())) },
+            |_| {},
+        )
+        .await
+        .unwrap_err();
+        assert!(matches!(e, Error::Invalid(_)));
+    }
+
+    #[tokio::test]
+    async fn until_deadline_returns_the_last_look_instead_of_an_error() {
+        let n = Cell::new(0);
+        let mut lines = vec![];
+        let w = until_deadline::<(), u32, _, _>(
+            Instant::now() + Duration::from_millis(300),
+            || {
+                n.set(n.get() + 1);
+                let k = n.get();
+                async move {
+                    Look::Pending {
+                        line: "still pending".into(),
+                        seen: k,
+                    }
+                }
+            },
+            |l| lines.push(l.to_string()),
+        )
+        .await
+        .unwrap();
+        assert_eq!(w, Waited::TimedOut(Some(n.get())));
+        assert!(n.get() >= 1);
+        assert_eq!(lines, vec!["still pending"]);
+    }
+
+    #[tokio::test]
+    async fn until_deadline_with_no_answer_has_nothing_to_report() {
+        let w = until_deadline::<(), u32, _, _>(
+            Instant::now() + Duration::from_millis(50),
+            std::future::pending::<Look<(), u32>>,
+            |_| {},
+        )
+        .await
+        .unwrap();
+        assert_eq!(w, Waited::TimedOut(None));
+    }
+
+    #[tokio::test]
+    async fn until_deadline_stops_on_done_and_on_failed() {
+        let w = until_deadline::<u8, (), _, _>(
+            Instant::now() + Duration::from_secs(10),
+            || async { Look::Done(7) },
+            |_| {},
+        )
+        .await
+        .unwrap();
+        assert_eq!(w, Waited::Done(7));
+        let e = until_deadline::<u8, (), _, _>(
+            Instant::now() + Duration::from_secs(10),
+            || async { Look::Failed(Error::Invalid("gone".into())) },
             |_| {},
         )
         .await

@@ -5,6 +5,7 @@ use crate::clients::{ContextClient, Op};
 use crate::direction::Direction;
 use crate::error::{Error, Result};
 use crate::lag::model::{DirectionLag, MissingFamily};
+use crate::poll::{self, Look, Waited};
 use crate::resources::api_resource;
 use crate::resources::inventory::{Mm2Object, get_mm2};
 use crate::resources::strimzi::ConnectorKind;
@@ -376,6 +377,22 @@ pub(super) fn offsets_refusal(m: &Mm2Object, connector: &str) -> Option<Error> {
     None
 }
 
+/// The operator's Warning conditions about offsets, as `reason: message`.
+fn operator_warnings(m: &Mm2Object) -> Vec<String> {
+    m.status
+        .iter()
+        .flat_map(|s| s.conditions.iter())
+        .filter(|c| c.type_ == "Warning" && c.reason.as_deref().is_some_and(|r| WARNING_REASONS.contains(&r)))
+        .map(|c| {
+            format!(
+                "{}: {}",
+                c.reason.clone().unwrap_or_default(),
+                c.message.clone().unwrap_or_default()
+            )
+        })
+        .collect()
+}
+
 /// Annotate, wait for the operator to remove both annotations, read the ConfigMap entry.
 pub(super) async fn list_through_operator(
     cc: &ContextClient,
@@ -400,41 +417,40 @@ pub(super) async fn list_through_operator(
     } else if let Some(e) = offsets_refusal(&m, connector) {
         return Err(e);
     }
-    loop {
-        let m = get_mm2(cc, &route.namespace, &route.mm2).await?;
-        let a = m.annotations();
-        if !a.contains_key(CONNECTOR_OFFSETS) && !a.contains_key(MIRRORMAKER_CONNECTOR) {
-            break;
-        }
-        if Instant::now() >= deadline {
-            let warnings: Vec<String> = m
-                .status
-                .iter()
-                .flat_map(|s| s.conditions.iter())
-                .filter(|c| {
-                    c.type_ == "Warning" && c.reason.as_deref().is_some_and(|r| WARNING_REASONS.contains(&r))
-                })
-                .map(|c| {
-                    format!(
-                        "{}: {}",
-                        c.reason.clone().unwrap_or_default(),
-                        c.message.clone().unwrap_or_default()
-                    )
-                })
-                .collect();
-            return Err(Error::NotConverged {
-                what: format!(
-                    "the operator to list {connector}'s offsets into ConfigMap {cm}{} (the annotations stay; it retries every reconcile)",
-                    if warnings.is_empty() {
-                        String::new()
-                    } else {
-                        format!("; it reports {}", warnings.join("; "))
-                    }
-                ),
-                timeout,
-            });
-        }
-        tokio::time::sleep(Duration::from_millis(300)).await;
+    // Until the operator removes both annotations (it has written the ConfigMap); at the deadline,
+    // the operator's Warning conditions of the last look say why it has not.
+    let waited = poll::until_deadline(
+        deadline,
+        move || async move {
+            let m = match get_mm2(cc, &route.namespace, &route.mm2).await {
+                Ok(m) => m,
+                Err(e) => return Look::Failed(e),
+            };
+            let a = m.annotations();
+            if !a.contains_key(CONNECTOR_OFFSETS) && !a.contains_key(MIRRORMAKER_CONNECTOR) {
+                return Look::Done(());
+            }
+            Look::Pending {
+                line: format!("waiting for the operator to list {connector}'s offsets"),
+                seen: operator_warnings(&m),
+            }
+        },
+        |_| {},
+    )
+    .await?;
+    if let Waited::TimedOut(last) = waited {
+        let warnings = last.unwrap_or_default();
+        return Err(Error::NotConverged {
+            what: format!(
+                "the operator to list {connector}'s offsets into ConfigMap {cm}{} (the annotations stay; it retries every reconcile)",
+                if warnings.is_empty() {
+                    String::new()
+                } else {
+                    format!("; it reports {}", warnings.join("; "))
+                }
+            ),
+            timeout,
+        });
     }
     read_configmap_key(cc, &route.namespace, cm, &configmap_key(connector))
         .await?

@@ -3,12 +3,14 @@
 use crate::clients::{ContextClient, Op, resource_name};
 use crate::error::{Error, Result};
 use crate::mm2::FIELD_MANAGER;
+use crate::poll::{self, Look, Waited};
 use crate::resources::inventory::{Mm2Object, get_mm2};
 use crate::resources::strimzi::ConnectorState;
 use crate::write::DryRun;
 use kube::api::{Patch, PatchParams};
 use serde::Serialize;
 use serde_json::json;
+use std::cell::RefCell;
 use std::time::{Duration, Instant};
 
 use super::*;
@@ -136,10 +138,7 @@ pub async fn execute(
         steps: vec![],
         skipped: plan.skipped.clone(),
         not_running: vec![],
-        warnings: restart_warnings(&mm2)
-            .into_iter()
-            .filter_map(|c| c.message)
-            .collect(),
+        warnings: warning_messages(&mm2),
     };
     // Refusals first: while paused or scaled to zero the status is stale, so even "nothing to
     // restart" could not be trusted.
@@ -188,43 +187,35 @@ pub async fn execute(
         .map(|s| (s.step.connector.clone(), s.step.task))
         .collect();
     if !incomplete && wait {
-        let mut last = String::new();
-        loop {
-            let m = get_mm2(cc, &route.namespace, &route.mm2).await?;
-            let nr = not_running(&m, &restarted);
-            if nr.is_empty() {
-                report.warnings = restart_warnings(&m)
-                    .into_iter()
-                    .filter_map(|c| c.message)
-                    .collect();
-                break;
-            }
-            let line = nr
-                .iter()
-                .map(|n| {
-                    format!(
-                        "{}{} {}",
-                        n.connector,
-                        n.task.map(|t| format!(" task {t}")).unwrap_or_default(),
-                        n.state.map(|s| s.as_str()).unwrap_or("not reported")
-                    )
-                })
-                .collect::<Vec<_>>()
-                .join(", ");
-            if line != last {
-                progress(Progress::WaitingRunning(line.clone()));
-                last = line;
-            }
-            if Instant::now() >= deadline {
-                report.not_running = nr;
-                report.warnings = restart_warnings(&m)
-                    .into_iter()
-                    .filter_map(|c| c.message)
-                    .collect();
+        let restarted = &restarted;
+        let waited = poll::until_deadline(
+            deadline,
+            move || async move {
+                let m = match get_mm2(cc, &route.namespace, &route.mm2).await {
+                    Ok(m) => m,
+                    Err(e) => return Look::Failed(e),
+                };
+                let nr = not_running(&m, restarted);
+                if nr.is_empty() {
+                    return Look::Done(warning_messages(&m));
+                }
+                Look::Pending {
+                    line: waiting_for_running(&nr),
+                    seen: (nr, warning_messages(&m)),
+                }
+            },
+            |line| progress(Progress::WaitingRunning(line.to_string())),
+        )
+        .await?;
+        match waited {
+            Waited::Done(warnings) => report.warnings = warnings,
+            Waited::TimedOut(last) => {
                 incomplete = true;
-                break;
+                if let Some((nr, warnings)) = last {
+                    report.not_running = nr;
+                    report.warnings = warnings;
+                }
             }
-            tokio::time::sleep(Duration::from_millis(400)).await;
         }
     }
     report.outcome = if incomplete {
@@ -235,6 +226,29 @@ pub async fn execute(
         DirectionOutcome::Requested
     };
     Ok(report)
+}
+
+/// The messages of the operator's restart Warning conditions.
+fn warning_messages(m: &Mm2Object) -> Vec<String> {
+    restart_warnings(m)
+        .into_iter()
+        .filter_map(|c| c.message)
+        .collect()
+}
+
+/// One progress line: what has not reached RUNNING yet.
+fn waiting_for_running(nr: &[NotRunning]) -> String {
+    nr.iter()
+        .map(|n| {
+            format!(
+                "{}{} {}",
+                n.connector,
+                n.task.map(|t| format!(" task {t}")).unwrap_or_default(),
+                n.state.map(|s| s.as_str()).unwrap_or("not reported")
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Connectors (or tasks) among `restarted` the status does not show RUNNING.
@@ -360,35 +374,40 @@ pub(super) async fn run_step(
         return Ok((StepResult::DryRun, vec![]));
     }
     progress(Progress::Annotated(step));
-    let mut seen: Vec<String> = Vec::new();
-    let mut last = String::new();
-    loop {
-        let m = get_mm2(cc, &route.namespace, &route.mm2).await?;
-        let current = m.annotations().get(&step.annotation).cloned();
-        for w in restart_warnings(&m) {
-            let msg = w.message.clone().unwrap_or_default();
-            if !seen.contains(&msg) {
-                seen.push(msg);
+    // Warnings seen while waiting, each once, in order: one may come and go between looks.
+    let seen = &RefCell::new(Vec::<String>::new());
+    let waited = poll::until_deadline(
+        deadline,
+        move || async move {
+            let m = match get_mm2(cc, &route.namespace, &route.mm2).await {
+                Ok(m) => m,
+                Err(e) => return Look::Failed(e),
+            };
+            let mut seen = seen.borrow_mut();
+            for msg in warning_messages(&m) {
+                if !seen.contains(&msg) {
+                    seen.push(msg);
+                }
             }
-        }
-        if current.as_deref() != Some(step.value.as_str()) {
-            return Ok((StepResult::Accepted, seen));
-        }
-        let line = format!(
-            "waiting for the operator to take {}={}{}",
-            step.annotation,
-            step.value,
-            seen.last()
-                .map(|w| format!(" (Warning: {w})"))
-                .unwrap_or_default()
-        );
-        if line != last {
-            progress(Progress::Waiting(line.clone()));
-            last = line;
-        }
-        if Instant::now() >= deadline {
-            return Ok((StepResult::Pending, seen));
-        }
-        tokio::time::sleep(Duration::from_millis(300)).await;
-    }
+            if m.annotations().get(&step.annotation).map(String::as_str) != Some(step.value.as_str()) {
+                return Look::Done(());
+            }
+            let line = format!(
+                "waiting for the operator to take {}={}{}",
+                step.annotation,
+                step.value,
+                seen.last()
+                    .map(|w| format!(" (Warning: {w})"))
+                    .unwrap_or_default()
+            );
+            Look::Pending { line, seen: () }
+        },
+        |line| progress(Progress::Waiting(line.to_string())),
+    )
+    .await?;
+    let result = match waited {
+        Waited::Done(()) => StepResult::Accepted,
+        Waited::TimedOut(_) => StepResult::Pending,
+    };
+    Ok((result, seen.take()))
 }

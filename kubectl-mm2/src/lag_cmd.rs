@@ -93,20 +93,7 @@ async fn lag(g: &GlobalArgs, a: &LagArgs) -> Result<u8> {
     let kc = g.kubeconfigs()?;
     let req = g.topology_request()?;
     let timeout = g.timeout_or(mm2_core::timeouts::READ);
-    let once = || async {
-        let topo = mm2_core::topology::discover(&kc, &req, timeout).await?;
-        if let Some(e) = topo.unusable() {
-            return Err(e);
-        }
-        let only = match &a.direction {
-            Some(d) => mm2_core::topology::serving::select(&topo, d)?.directions,
-            None => vec![],
-        };
-        if topo.directions().is_empty() && only.is_empty() {
-            return Err(crate::no_directions(&topo, &kc));
-        }
-        Ok::<LagReport, Error>(lag_report::build(&topo, &only, &opts).await)
-    };
+    let once = || lag_report::run(&kc, &req, a.direction.as_deref(), &opts, timeout);
     let Some(interval) = a.watch else {
         let report = once().await?;
         print_report(g.output, &report, None);
@@ -150,7 +137,7 @@ async fn lag(g: &GlobalArgs, a: &LagArgs) -> Result<u8> {
             mm2_core::hprint!("{text}");
         }
         code = report.severity.exit_code() as u8;
-        if a.until_caught_up && caught_up(&report) {
+        if a.until_caught_up && report.caught_up() {
             return Ok(code);
         }
         prev = Some((report, now));
@@ -159,16 +146,6 @@ async fn lag(g: &GlobalArgs, a: &LagArgs) -> Result<u8> {
             _ = &mut interrupted => return Ok(code),
         }
     }
-}
-
-/// Every direction reports 0 records behind from a figure it trusts (an UNKNOWN direction, e.g.
-/// one whose paused source froze its records-lag, is not caught up whatever its figure says).
-fn caught_up(report: &LagReport) -> bool {
-    !report.directions.is_empty()
-        && report
-            .directions
-            .iter()
-            .all(|d| d.evaluation.severity != Severity::Unknown && d.evaluation.records_behind == Some(0.0))
 }
 
 fn print_report(fmt: OutputFormat, report: &LagReport, prev: Option<(&LagReport, Duration)>) {
@@ -476,59 +453,5 @@ mod tests {
         );
         let r = render_report("unreachable", vec![unread, judged(&running(), copied())], false);
         assert_eq!(r.severity, Severity::Unknown);
-    }
-}
-
-/// `--watch --until-caught-up`: when a watch may stop.
-#[cfg(test)]
-mod watch_tests {
-    use super::*;
-    use mm2_core::lag::report::DirectionLagReport;
-    use mm2_core::lag::{Evaluation, Thresholds};
-
-    fn direction(severity: Severity, records_behind: Option<f64>) -> DirectionLagReport {
-        DirectionLagReport {
-            direction: "proxmox->aws".into(),
-            context: None,
-            mm2: None,
-            namespace: None,
-            source: "pod-proxy",
-            prometheus: None,
-            evaluation: Evaluation {
-                source: "proxmox".into(),
-                target: "aws".into(),
-                severity,
-                basis: None,
-                records_behind,
-                max_partition_records_lag: None,
-                max_latency_ms: None,
-                reasons: vec![],
-            },
-            lag: None,
-            advice: vec![],
-            error: None,
-        }
-    }
-
-    fn report(directions: Vec<DirectionLagReport>) -> LagReport {
-        LagReport {
-            schema: "t",
-            severity: Severity::Ok,
-            thresholds: Thresholds::default(),
-            directions,
-        }
-    }
-
-    #[test]
-    fn caught_up_needs_every_direction_at_zero_from_a_trusted_figure() {
-        assert!(caught_up(&report(vec![direction(Severity::Ok, Some(0.0))])));
-        assert!(!caught_up(&report(vec![
-            direction(Severity::Ok, Some(0.0)),
-            direction(Severity::Ok, Some(3.0))
-        ])));
-        // A paused source's frozen 0 is UNKNOWN: not a catch-up.
-        assert!(!caught_up(&report(vec![direction(Severity::Unknown, Some(0.0))])));
-        assert!(!caught_up(&report(vec![direction(Severity::Ok, None)])));
-        assert!(!caught_up(&report(vec![])));
     }
 }

@@ -200,17 +200,7 @@ async fn status(g: &GlobalArgs, a: &StatusArgs) -> Result<u8, Error> {
     let kc = g.kubeconfigs()?;
     let req = g.topology_request()?;
     let timeout = g.timeout_or(mm2_core::timeouts::READ);
-    let topo = mm2_core::topology::discover(&kc, &req, timeout).await?;
-    let only = match &a.direction {
-        Some(d) => mm2_core::topology::serving::select(&topo, d)?.directions,
-        None => vec![],
-    };
-    // Nothing found and nothing failed: a namespace or context question. Nothing found because
-    // contexts failed: that is the report (unreachable, forbidden, unauthorized), as a document.
-    if topo.directions().is_empty() && only.is_empty() && topo.problems.is_empty() {
-        return Err(no_directions(&topo, &kc));
-    }
-    let report = mm2_core::mm2::status::build(&topo, &only, a.live).await;
+    let report = mm2_core::mm2::status::run(&kc, &req, a.direction.as_deref(), a.live, timeout).await?;
     match g.output.serialize(&report) {
         Some(s) => mm2_core::hprint!("{s}"),
         None => mm2_core::hprint!(
@@ -223,36 +213,4 @@ async fn status(g: &GlobalArgs, a: &StatusArgs) -> Result<u8, Error> {
         ),
     }
     Ok(report.verdict.exit_code())
-}
-
-/// The error for "found nothing", naming what was asked.
-pub fn no_directions(topo: &mm2_core::topology::Topology, kc: &mm2_core::clients::Kubeconfigs) -> Error {
-    if let Some(p) = topo.problems.first() {
-        let asked: Vec<&str> = topo.problems.iter().map(|p| p.context.as_str()).collect();
-        return Error::Topology(format!(
-            "no KafkaMirrorMaker2 found; contexts that failed: {} (first error: {})",
-            asked.join(", "),
-            p.error
-        ));
-    }
-    let asked: Vec<String> = topo
-        .namespaces
-        .iter()
-        .map(|(ctx, ns)| format!("{ctx} (namespace {})", ns.as_deref().unwrap_or("all")))
-        .collect();
-    // Name what was asked; suggest -n only when it was not given.
-    let next = if topo.namespaces.values().all(Option::is_none) {
-        "check --context, or list them with `kubectl get kmm2 -A`"
-    } else {
-        "check the namespace (`kubectl get kmm2 -A` lists every one), or -A, or --context"
-    };
-    Error::Topology(format!(
-        "no KafkaMirrorMaker2 found in {} (contexts of {}); {next}",
-        if asked.is_empty() {
-            kc.contexts().join(", ")
-        } else {
-            asked.join(", ")
-        },
-        kc.source
-    ))
 }

@@ -3,14 +3,16 @@
 //! port-forward, no exec), or read the same series from Prometheus with `--prometheus`
 //! ([`crate::lag::prometheus`]), then aggregate and judge with [`crate::lag`].
 
+use crate::clients::Kubeconfigs;
 use crate::clients::{ContextClient, Op};
 use crate::direction::Direction;
 use crate::error::Problem;
 use crate::lag::prometheus::PrometheusSource;
 use crate::lag::{self, Advice, DirectionLag, Evaluation, PodScrape, Severity, Thresholds};
 use crate::resources::inventory::Mm2Object;
-use crate::topology::Topology;
+use crate::topology::{self, Topology, TopologyRequest, serving};
 use serde::Serialize;
+use std::time::Duration;
 
 /// Port of the `tcp-prometheus` container port Strimzi opens for the JMX exporter.
 pub const METRICS_PORT: u16 = 9404;
@@ -59,6 +61,18 @@ pub struct LagReport {
     pub directions: Vec<DirectionLagReport>,
 }
 
+impl LagReport {
+    /// Every direction reports 0 records behind from a figure it trusts (an UNKNOWN direction,
+    /// e.g. one whose paused source froze its records-lag, is not caught up whatever its figure
+    /// says): where `lag --watch --until-caught-up` stops.
+    pub fn caught_up(&self) -> bool {
+        !self.directions.is_empty()
+            && self.directions.iter().all(|d| {
+                d.evaluation.severity != Severity::Unknown && d.evaluation.records_behind == Some(0.0)
+            })
+    }
+}
+
 fn unknown(d: &Direction, reason: String) -> Evaluation {
     Evaluation {
         source: d.source.clone(),
@@ -70,6 +84,30 @@ fn unknown(d: &Direction, reason: String) -> Evaluation {
         max_latency_ms: None,
         reasons: vec![reason],
     }
+}
+
+/// `kubectl mm2 lag [DIRECTION|MM2]`: discover the clusterset, pick what was named, read and
+/// judge. Unlike `status`, a clusterset that could not be read at all is an error: there is no
+/// figure to report.
+pub async fn run(
+    kc: &Kubeconfigs,
+    req: &TopologyRequest,
+    direction: Option<&str>,
+    opts: &LagOptions,
+    timeout: Duration,
+) -> crate::Result<LagReport> {
+    let topo = topology::discover(kc, req, timeout).await?;
+    if let Some(e) = topo.unusable() {
+        return Err(e);
+    }
+    let only = match direction {
+        Some(d) => serving::select(&topo, d)?.directions,
+        None => vec![],
+    };
+    if topo.directions().is_empty() && only.is_empty() {
+        return Err(topo.nothing_found(kc));
+    }
+    Ok(build(&topo, &only, opts).await)
 }
 
 /// Build the report for the requested directions (all when empty).
@@ -326,5 +364,60 @@ mod tests {
         );
         // Asked to pause, not yet reported: already no fresh figure to trust.
         assert!(frozen_figures(&mm2(Some("stopped"), "RUNNING"), 0, &d).is_some());
+    }
+}
+
+/// `--watch --until-caught-up`: when a watch may stop.
+#[cfg(test)]
+mod caught_up_tests {
+    use super::*;
+
+    fn direction(severity: Severity, records_behind: Option<f64>) -> DirectionLagReport {
+        DirectionLagReport {
+            direction: "proxmox->aws".into(),
+            context: None,
+            mm2: None,
+            namespace: None,
+            source: "pod-proxy",
+            prometheus: None,
+            evaluation: Evaluation {
+                source: "proxmox".into(),
+                target: "aws".into(),
+                severity,
+                basis: None,
+                records_behind,
+                max_partition_records_lag: None,
+                max_latency_ms: None,
+                reasons: vec![],
+            },
+            lag: None,
+            advice: vec![],
+            error: None,
+        }
+    }
+
+    fn report(directions: Vec<DirectionLagReport>) -> LagReport {
+        LagReport {
+            schema: "t",
+            severity: Severity::Ok,
+            thresholds: Thresholds::default(),
+            directions,
+        }
+    }
+
+    #[test]
+    fn caught_up_needs_every_direction_at_zero_from_a_trusted_figure() {
+        assert!(report(vec![direction(Severity::Ok, Some(0.0))]).caught_up());
+        assert!(
+            !report(vec![
+                direction(Severity::Ok, Some(0.0)),
+                direction(Severity::Ok, Some(3.0))
+            ])
+            .caught_up()
+        );
+        // A paused source's frozen 0 is UNKNOWN: not a catch-up.
+        assert!(!report(vec![direction(Severity::Unknown, Some(0.0))]).caught_up());
+        assert!(!report(vec![direction(Severity::Ok, None)]).caught_up());
+        assert!(!report(vec![]).caught_up());
     }
 }

@@ -260,6 +260,38 @@ impl Topology {
             .find(|p| p.context == context)
             .map(|p| &p.error)
     }
+
+    /// The error for "found nothing", naming what was asked.
+    pub fn nothing_found(&self, kc: &Kubeconfigs) -> Error {
+        if let Some(p) = self.problems.first() {
+            let asked: Vec<&str> = self.problems.iter().map(|p| p.context.as_str()).collect();
+            return Error::Topology(format!(
+                "no KafkaMirrorMaker2 found; contexts that failed: {} (first error: {})",
+                asked.join(", "),
+                p.error
+            ));
+        }
+        let asked: Vec<String> = self
+            .namespaces
+            .iter()
+            .map(|(ctx, ns)| format!("{ctx} (namespace {})", ns.as_deref().unwrap_or("all")))
+            .collect();
+        // Name what was asked; suggest -n only when it was not given.
+        let next = if self.namespaces.values().all(Option::is_none) {
+            "check --context, or list them with `kubectl get kmm2 -A`"
+        } else {
+            "check the namespace (`kubectl get kmm2 -A` lists every one), or -A, or --context"
+        };
+        Error::Topology(format!(
+            "no KafkaMirrorMaker2 found in {} (contexts of {}); {next}",
+            if asked.is_empty() {
+                kc.contexts().join(", ")
+            } else {
+                asked.join(", ")
+            },
+            kc.source
+        ))
+    }
 }
 
 /// Which contexts to ask, with the alias each is already known by (if any).

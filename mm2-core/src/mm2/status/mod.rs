@@ -19,10 +19,32 @@ pub use rules::{
     judged_direction, unread_direction,
 };
 
+use crate::clients::Kubeconfigs;
 use crate::direction::Direction;
-use crate::error::Problem;
-use crate::topology::Topology;
-use crate::topology::serving;
+use crate::error::{Problem, Result};
+use crate::topology::{self, Topology, TopologyRequest, serving};
+use std::time::Duration;
+
+/// `kubectl mm2 status [DIRECTION|MM2]`: discover the clusterset, pick what was named, report.
+/// Nothing found and nothing failed is an error (a namespace or context question); nothing found
+/// because contexts failed is the report itself (unreachable, forbidden, unauthorized).
+pub async fn run(
+    kc: &Kubeconfigs,
+    req: &TopologyRequest,
+    direction: Option<&str>,
+    live: bool,
+    timeout: Duration,
+) -> Result<StatusReport> {
+    let topo = topology::discover(kc, req, timeout).await?;
+    let only = match direction {
+        Some(d) => serving::select(&topo, d)?.directions,
+        None => vec![],
+    };
+    if topo.directions().is_empty() && only.is_empty() && topo.problems.is_empty() {
+        return Err(topo.nothing_found(kc));
+    }
+    Ok(build(&topo, &only, live).await)
+}
 
 /// Build the report for the requested directions (all when empty).
 pub async fn build(topo: &Topology, only: &[Direction], live: bool) -> StatusReport {

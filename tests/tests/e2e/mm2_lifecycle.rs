@@ -857,3 +857,28 @@ async fn scale_goes_through_the_subresource_and_waits_for_pods() {
     let obj = mm2_obj("aws", ns, "mm2-proxmox-to-aws", "v1beta2").await;
     assert_eq!(obj.data["spec"]["mirrors"][0]["sourceConnector"]["tasksMax"], 10);
 }
+
+/// A namespace with no KafkaMirrorMaker2 in either cluster: not an empty report, an error that
+/// names what was asked (every context, the namespace) and what to try next; `lag` says the same
+/// with its UNKNOWN exit code.
+#[tokio::test]
+async fn nothing_found_names_the_contexts_and_namespace_asked() {
+    let ns = "e2e-nothing-here";
+    for alias in ["aws", "proxmox"] {
+        let client = bed().client(alias).await;
+        mm2_e2e::bed::ensure_namespace(&client, ns).await.expect("namespace");
+    }
+    let o = mm2(&["status", "-n", ns]);
+    assert_code(&o, 1);
+    assert!(o.stdout.is_empty(), "{o}");
+    for context in ["rciis-aws", "rciis-proxmox"] {
+        assert!(
+            o.stderr.contains(&format!("{context} (namespace {ns})")),
+            "names {context} and the namespace: {o}"
+        );
+    }
+    assert!(o.stderr.contains("kubectl get kmm2 -A"), "says how to look elsewhere: {o}");
+    let l = mm2(&["lag", "-n", ns]);
+    assert_code(&l, 3);
+    assert!(l.stderr.contains(&format!("rciis-aws (namespace {ns})")), "{l}");
+}

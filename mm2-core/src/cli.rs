@@ -223,3 +223,47 @@ pub fn block_on<F: std::future::Future<Output = u8>>(fut: F) -> std::process::Ex
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    /// The global flags as a user types them, parsed the way both plugins parse them.
+    #[derive(Debug, Parser)]
+    struct Cmd {
+        #[command(flatten)]
+        g: GlobalArgs,
+    }
+
+    fn parse(args: &[&str]) -> Result<GlobalArgs, String> {
+        Cmd::try_parse_from(std::iter::once("kubectl-mm2").chain(args.iter().copied()))
+            .map(|c| c.g)
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn dry_run_takes_kubectls_values_and_its_old_booleans() {
+        assert_eq!(parse(&[]).unwrap().dry_run, DryRun::None);
+        assert_eq!(parse(&["--dry-run"]).unwrap().dry_run, DryRun::Client);
+        assert_eq!(parse(&["--dry-run=server"]).unwrap().dry_run, DryRun::Server);
+        assert_eq!(parse(&["--dry-run=none"]).unwrap().dry_run, DryRun::None);
+        assert_eq!(parse(&["--dry-run=true"]).unwrap().dry_run, DryRun::Client);
+        assert_eq!(parse(&["--dry-run=false"]).unwrap().dry_run, DryRun::None);
+        let e = parse(&["--dry-run=maybe"]).unwrap_err();
+        assert!(
+            e.contains("none") && e.contains("client") && e.contains("server"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn output_takes_the_four_formats_and_names_them_on_a_typo() {
+        assert_eq!(parse(&[]).unwrap().output, OutputFormat::Table);
+        assert_eq!(parse(&["-o", "wide"]).unwrap().output, OutputFormat::Wide);
+        assert_eq!(parse(&["-o", "json"]).unwrap().output, OutputFormat::Json);
+        assert_eq!(parse(&["--output=yaml"]).unwrap().output, OutputFormat::Yaml);
+        let e = parse(&["-o", "xml"]).unwrap_err();
+        assert!(e.contains("table, wide, json, yaml"), "{e}");
+    }
+}

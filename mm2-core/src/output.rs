@@ -14,21 +14,6 @@ pub enum OutputFormat {
     Yaml,
 }
 
-impl std::str::FromStr for OutputFormat {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "table" | "" => Ok(OutputFormat::Table),
-            "wide" => Ok(OutputFormat::Wide),
-            "json" => Ok(OutputFormat::Json),
-            "yaml" => Ok(OutputFormat::Yaml),
-            other => Err(format!(
-                "unknown output format '{other}' (allowed: table, wide, json, yaml)"
-            )),
-        }
-    }
-}
-
 impl OutputFormat {
     pub fn is_machine(self) -> bool {
         matches!(self, OutputFormat::Json | OutputFormat::Yaml)
@@ -243,14 +228,7 @@ mod tests {
     }
 
     #[test]
-    fn output_formats_parse_and_serialize() {
-        assert_eq!("wide".parse::<OutputFormat>().unwrap(), OutputFormat::Wide);
-        assert!(
-            "xml"
-                .parse::<OutputFormat>()
-                .unwrap_err()
-                .contains("table, wide, json, yaml")
-        );
+    fn output_formats_serialize() {
         let v = serde_json::json!({"a": 1, "b": ["x"]});
         assert_eq!(
             OutputFormat::Json.serialize(&v).unwrap(),

@@ -866,7 +866,9 @@ async fn nothing_found_names_the_contexts_and_namespace_asked() {
     let ns = "e2e-nothing-here";
     for alias in ["aws", "proxmox"] {
         let client = bed().client(alias).await;
-        mm2_e2e::bed::ensure_namespace(&client, ns).await.expect("namespace");
+        mm2_e2e::bed::ensure_namespace(&client, ns)
+            .await
+            .expect("namespace");
     }
     let o = mm2(&["status", "-n", ns]);
     assert_code(&o, 1);
@@ -877,7 +879,10 @@ async fn nothing_found_names_the_contexts_and_namespace_asked() {
             "names {context} and the namespace: {o}"
         );
     }
-    assert!(o.stderr.contains("kubectl get kmm2 -A"), "says how to look elsewhere: {o}");
+    assert!(
+        o.stderr.contains("kubectl get kmm2 -A"),
+        "says how to look elsewhere: {o}"
+    );
     let l = mm2(&["lag", "-n", ns]);
     assert_code(&l, 3);
     assert!(l.stderr.contains(&format!("rciis-aws (namespace {ns})")), "{l}");

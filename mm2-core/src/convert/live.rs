@@ -52,8 +52,11 @@ async fn list_strimzi(cc: &ContextClient, kind: &str, plural: &str, ns: &str) ->
 /// The Kustomization owning `obj` (by Flux's labels), with its `spec.path`.
 async fn flux_of(cc: &ContextClient, labels: &BTreeMap<String, String>) -> Option<FluxPath> {
     let owner = flux::owner(labels, &BTreeMap::new())?;
+    // The path is a hint for the manifests' destination: an unreadable Kustomization leaves it out.
     let spec = flux::read_kustomization(cc, &owner)
         .await
+        .ok()
+        .flatten()
         .map(|k| k.spec)
         .unwrap_or_default();
     Some(FluxPath {

@@ -195,27 +195,9 @@ pub async fn suspend(
     .await
 }
 
-/// Resume a Kustomization we suspended. Returns false (and touches nothing) when the
-/// Kustomization was not suspended by us.
-pub async fn resume_if_ours(
-    cc: &ContextClient,
-    namespace: &str,
-    name: &str,
-    dry_run: bool,
-) -> Result<Option<String>> {
-    let ar = flux::kustomization_resource();
-    let Some(ks) = cc.get_opt(&ar, namespace, name).await? else {
-        return Ok(None);
-    };
-    let Some(note) = ks
-        .metadata
-        .annotations
-        .as_ref()
-        .and_then(|a| a.get(SUSPENDED_BY_ANNOTATION))
-        .cloned()
-    else {
-        return Ok(None);
-    };
+/// Resume a Kustomization we suspended (the caller read our annotation on it): clear the
+/// annotation and `spec.suspend` in one patch.
+pub async fn resume_ours(cc: &ContextClient, namespace: &str, name: &str, dry_run: bool) -> Result<()> {
     set_suspend(
         cc,
         namespace,
@@ -223,8 +205,7 @@ pub async fn resume_if_ours(
         json!({"metadata": {"annotations": {SUSPENDED_BY_ANNOTATION: null}}, "spec": {"suspend": false}}),
         dry_run,
     )
-    .await?;
-    Ok(Some(note))
+    .await
 }
 
 async fn set_suspend(

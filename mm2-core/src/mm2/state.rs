@@ -12,7 +12,7 @@ use crate::error::{Error, Result};
 use crate::mm2::flux_gate::{self, FluxStep, GateFlags};
 use crate::mm2::gitops::{self, Touches};
 use crate::mm2::lifecycle::{self, StateEdit, StatePlan};
-use crate::mm2::status::{FluxReport, flux_report};
+use crate::mm2::status::{FluxReport, flux_report, read_flux_report};
 use crate::resources::inventory::{Mm2Object, get_mm2};
 use crate::resources::strimzi::{ConnectorKind, ConnectorState};
 use crate::topology::Route;
@@ -375,10 +375,12 @@ async fn wait(
 /// A resume undoes a Flux suspension `--suspend-flux` made (recorded in our annotation) and
 /// leaves anyone else's alone.
 async fn resume_flux_if_ours(cc: &ContextClient, mm2: &Mm2Object) -> Result<Option<FluxAfter>> {
-    let Some(fr) = flux_report(cc, mm2).await else {
+    // Read now, not at prepare: `--suspend-flux` may have suspended it during this command.
+    let Some(fr) = read_flux_report(cc, mm2).await? else {
         return Ok(None);
     };
-    if let Some(note) = gitops::resume_if_ours(cc, &fr.namespace, &fr.kustomization, false).await? {
+    if let Some(note) = fr.suspended_by_kubectl_mm2 {
+        gitops::resume_ours(cc, &fr.namespace, &fr.kustomization, false).await?;
         return Ok(Some(FluxAfter::Resumed {
             namespace: fr.namespace,
             kustomization: fr.kustomization,

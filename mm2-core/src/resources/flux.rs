@@ -31,22 +31,24 @@ pub struct Kustomization {
     pub annotations: BTreeMap<String, String>,
 }
 
-/// Read the Kustomization `owner` names; `None` when it is missing or cannot be read (who owns
-/// an object is known from its labels either way).
+/// Read the Kustomization `owner` names; `None` when it does not exist. A failed read is an
+/// error: callers that only describe ownership (who owns an object is known from its labels
+/// either way) may ignore it, callers that act on it (resuming a suspension we made) must not.
 pub async fn read_kustomization(
     cc: &crate::clients::ContextClient,
     owner: &FluxOwner,
-) -> Option<Kustomization> {
-    let ks = cc
+) -> crate::Result<Option<Kustomization>> {
+    let Some(ks) = cc
         .get_opt(&kustomization_resource(), &owner.namespace, &owner.name)
-        .await
-        .ok()
-        .flatten()?;
-    Some(Kustomization {
+        .await?
+    else {
+        return Ok(None);
+    };
+    Ok(Some(Kustomization {
         spec: serde_json::from_value(ks.data["spec"].clone()).unwrap_or_default(),
         status: serde_json::from_value(ks.data["status"].clone()).unwrap_or_default(),
         annotations: ks.metadata.annotations.unwrap_or_default(),
-    })
+    }))
 }
 
 /// `spec` of a Kustomization (what we read and toggle).

@@ -84,10 +84,24 @@ async fn secret_reports(cc: &ContextClient, mm2: &Mm2Object) -> Vec<SecretReport
     futures::future::join_all(checks).await
 }
 
-/// Flux ownership from labels, then the Kustomization itself.
+/// Flux ownership from labels, then the Kustomization itself; a Kustomization that cannot be
+/// read is reported as not found (`status` describes, it does not act on it).
 pub async fn flux_report(cc: &ContextClient, mm2: &Mm2Object) -> Option<FluxReport> {
     let owner: FluxOwner = flux::owner(&mm2.labels(), &mm2.annotations())?;
-    let ks = flux::read_kustomization(cc, &owner).await;
+    let ks = flux::read_kustomization(cc, &owner).await.ok().flatten();
+    Some(flux_report_of(owner, ks, mm2))
+}
+
+/// [`flux_report`] for a caller that acts on it: a failed read is the error, not "not found".
+pub async fn read_flux_report(cc: &ContextClient, mm2: &Mm2Object) -> Result<Option<FluxReport>> {
+    let Some(owner) = flux::owner(&mm2.labels(), &mm2.annotations()) else {
+        return Ok(None);
+    };
+    let ks = flux::read_kustomization(cc, &owner).await?;
+    Ok(Some(flux_report_of(owner, ks, mm2)))
+}
+
+fn flux_report_of(owner: FluxOwner, ks: Option<Kustomization>, mm2: &Mm2Object) -> FluxReport {
     let found = ks.is_some();
     let Kustomization {
         spec,
@@ -95,9 +109,9 @@ pub async fn flux_report(cc: &ContextClient, mm2: &Mm2Object) -> Option<FluxRepo
         annotations,
     } = ks.unwrap_or_default();
     let ready = condition(&st.conditions, "Ready");
-    Some(FluxReport {
-        kustomization: owner.name.clone(),
-        namespace: owner.namespace.clone(),
+    FluxReport {
+        kustomization: owner.name,
+        namespace: owner.namespace,
         found,
         ready: ready.map(|c| c.status.clone()),
         ready_reason: ready.and_then(|c| c.reason.clone()),
@@ -109,7 +123,7 @@ pub async fn flux_report(cc: &ContextClient, mm2: &Mm2Object) -> Option<FluxRepo
         interval: spec.interval,
         managed_by_field_manager: mm2.managers().iter().any(|m| m == flux::FIELD_MANAGER),
         suspended_by_kubectl_mm2: annotations.get(crate::mm2::SUSPENDED_BY_ANNOTATION).cloned(),
-    })
+    }
 }
 
 /// `--live`: ask Kafka Connect (`GET /connectors?expand=status`) through the pod proxy.

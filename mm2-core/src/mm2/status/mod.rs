@@ -12,7 +12,7 @@ pub mod gather;
 pub mod report;
 pub mod rules;
 
-pub use gather::{Mm2Facts, flux_report, gather};
+pub use gather::{Mm2Facts, flux_report, gather, read_flux_report};
 pub use report::*;
 pub use rules::{
     compare_live, connector_reports, direction_verdict, duplicate_findings, judge, judge_mm2,

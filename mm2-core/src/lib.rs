@@ -22,13 +22,15 @@
 //! | [`terminal`] | human text made safe for a terminal (`hprintln!` and friends) |
 //! | [`timeouts`] | every default time limit, in one table |
 //! | [`error`] | the error enum, hints and exit codes |
+//! | [`finding`] | the severity scale of diagnoses (`doctor`, `resolve`) |
 //! | [`write`] | write-path types shared by every writing command: `--dry-run`, write outcomes |
 //! | [`golden`] | golden-file comparison for the renderers' tests (`UPDATE_GOLDEN=1` rewrites) |
 //!
 //! Layers: each module imports only modules of the layers before it (`tests/layers.rs` fails on
 //! any import cycle between top-level modules):
 //!
-//! 1. `direction`, `output`, `terminal`, `timeouts`, `golden`, `error`, `poll`: no I/O of their own;
+//! 1. `direction`, `output`, `terminal`, `timeouts`, `golden`, `error`, `finding`, `poll`: no I/O of
+//!    their own;
 //! 2. `clients`: one client per context;
 //! 3. `resources`: typed views of the resources and their reads;
 //! 4. `topology`: which MM2 runs which direction, and whether Strimzi runs it;
@@ -46,6 +48,7 @@ pub mod convert;
 pub mod direction;
 pub mod doctor;
 pub mod error;
+pub mod finding;
 pub mod golden;
 pub mod lag;
 pub mod mm2;

@@ -6,14 +6,7 @@ use crate::resources::Condition;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
-/// How bad a finding is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    Error,
-    Warning,
-    Info,
-}
+pub use crate::finding::Severity;
 
 /// One diagnosis.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

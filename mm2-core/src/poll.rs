@@ -20,7 +20,7 @@ pub enum Probe<T> {
 }
 
 /// What one look found, for a wait that reports what it last saw when time runs out
-/// ([`until_deadline`]).
+/// ([`until_deadline`]). A look that fails (`Err`) ends the wait with that error.
 #[derive(Debug)]
 pub enum Look<T, S> {
     Done(T),
@@ -30,8 +30,6 @@ pub enum Look<T, S> {
         line: String,
         seen: S,
     },
-    /// Waiting longer cannot help: stop with this error.
-    Failed(Error),
 }
 
 /// How a wait under [`until_deadline`] ended.
@@ -58,12 +56,12 @@ where
         let fut = probe();
         async move {
             match fut.await {
-                Probe::Done(t) => Look::Done(t),
-                Probe::Seen(line) => Look::Pending {
+                Probe::Done(t) => Ok(Look::Done(t)),
+                Probe::Seen(line) => Ok(Look::Pending {
                     seen: line.clone(),
                     line,
-                },
-                Probe::Failed(e) => Look::Failed(e),
+                }),
+                Probe::Failed(e) => Err(e),
             }
         }
     };
@@ -79,7 +77,7 @@ where
     }
 }
 
-/// Probe until [`Look::Done`] or [`Look::Failed`], or `deadline` passes: then the wait is not an
+/// Probe until [`Look::Done`] or a failed look, or `deadline` passes: then the wait is not an
 /// error but [`Waited::TimedOut`] with the last thing seen, for commands that report a partial
 /// result (a restart the operator has not taken yet) instead of failing. `deadline` is an
 /// instant so several waits of one command can share one `--timeout`.
@@ -90,16 +88,16 @@ pub async fn until_deadline<T, S, F, Fut>(
 ) -> Result<Waited<T, S>>
 where
     F: FnMut() -> Fut,
-    Fut: Future<Output = Look<T, S>>,
+    Fut: Future<Output = Result<Look<T, S>>>,
 {
     let mut last_line = String::new();
     let mut last_seen = None;
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
         match tokio::time::timeout(left.max(Duration::from_millis(1)), probe()).await {
-            Ok(Look::Done(t)) => return Ok(Waited::Done(t)),
-            Ok(Look::Failed(e)) => return Err(e),
-            Ok(Look::Pending { line, seen }) => {
+            Ok(Ok(Look::Done(t))) => return Ok(Waited::Done(t)),
+            Ok(Err(e)) => return Err(e),
+            Ok(Ok(Look::Pending { line, seen })) => {
                 if line != last_line {
                     progress(&line);
                     last_line = line;
@@ -202,10 +200,10 @@ mod tests {
                 n.set(n.get() + 1);
                 let k = n.get();
                 async move {
-                    Look::Pending {
+                    Ok(Look::Pending {
                         line: "still pending".into(),
                         seen: k,
-                    }
+                    })
                 }
             },
             |l| lines.push(l.to_string()),
@@ -221,7 +219,7 @@ mod tests {
     async fn until_deadline_with_no_answer_has_nothing_to_report() {
         let w = until_deadline::<(), u32, _, _>(
             Instant::now() + Duration::from_millis(50),
-            std::future::pending::<Look<(), u32>>,
+            std::future::pending::<Result<Look<(), u32>>>,
             |_| {},
         )
         .await
@@ -233,7 +231,7 @@ mod tests {
     async fn until_deadline_stops_on_done_and_on_failed() {
         let w = until_deadline::<u8, (), _, _>(
             Instant::now() + Duration::from_secs(10),
-            || async { Look::Done(7) },
+            || async { Ok(Look::Done(7)) },
             |_| {},
         )
         .await
@@ -241,7 +239,7 @@ mod tests {
         assert_eq!(w, Waited::Done(7));
         let e = until_deadline::<u8, (), _, _>(
             Instant::now() + Duration::from_secs(10),
-            || async { Look::Failed(Error::Invalid("gone".into())) },
+            || async { Err(Error::Invalid("gone".into())) },
             |_| {},
         )
         .await

@@ -422,18 +422,15 @@ pub(super) async fn list_through_operator(
     let waited = poll::until_deadline(
         deadline,
         move || async move {
-            let m = match get_mm2(cc, &route.namespace, &route.mm2).await {
-                Ok(m) => m,
-                Err(e) => return Look::Failed(e),
-            };
+            let m = get_mm2(cc, &route.namespace, &route.mm2).await?;
             let a = m.annotations();
             if !a.contains_key(CONNECTOR_OFFSETS) && !a.contains_key(MIRRORMAKER_CONNECTOR) {
-                return Look::Done(());
+                return Ok(Look::Done(()));
             }
-            Look::Pending {
+            Ok(Look::Pending {
                 line: format!("waiting for the operator to list {connector}'s offsets"),
                 seen: operator_warnings(&m),
-            }
+            })
         },
         |_| {},
     )

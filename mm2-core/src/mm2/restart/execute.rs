@@ -191,18 +191,15 @@ pub async fn execute(
         let waited = poll::until_deadline(
             deadline,
             move || async move {
-                let m = match get_mm2(cc, &route.namespace, &route.mm2).await {
-                    Ok(m) => m,
-                    Err(e) => return Look::Failed(e),
-                };
+                let m = get_mm2(cc, &route.namespace, &route.mm2).await?;
                 let nr = not_running(&m, restarted);
                 if nr.is_empty() {
-                    return Look::Done(warning_messages(&m));
+                    return Ok(Look::Done(warning_messages(&m)));
                 }
-                Look::Pending {
+                Ok(Look::Pending {
                     line: waiting_for_running(&nr),
                     seen: (nr, warning_messages(&m)),
-                }
+                })
             },
             |line| progress(Progress::WaitingRunning(line.to_string())),
         )
@@ -379,10 +376,7 @@ pub(super) async fn run_step(
     let waited = poll::until_deadline(
         deadline,
         move || async move {
-            let m = match get_mm2(cc, &route.namespace, &route.mm2).await {
-                Ok(m) => m,
-                Err(e) => return Look::Failed(e),
-            };
+            let m = get_mm2(cc, &route.namespace, &route.mm2).await?;
             let mut seen = seen.borrow_mut();
             for msg in warning_messages(&m) {
                 if !seen.contains(&msg) {
@@ -390,7 +384,7 @@ pub(super) async fn run_step(
                 }
             }
             if m.annotations().get(&step.annotation).map(String::as_str) != Some(step.value.as_str()) {
-                return Look::Done(());
+                return Ok(Look::Done(()));
             }
             let line = format!(
                 "waiting for the operator to take {}={}{}",
@@ -400,7 +394,7 @@ pub(super) async fn run_step(
                     .map(|w| format!(" (Warning: {w})"))
                     .unwrap_or_default()
             );
-            Look::Pending { line, seen: () }
+            Ok(Look::Pending { line, seen: () })
         },
         |line| progress(Progress::Waiting(line.to_string())),
     )

@@ -23,7 +23,7 @@
 //! | [`timeouts`] | every default time limit, in one table |
 //! | [`error`] | the error enum, hints and exit codes |
 //! | [`finding`] | the severity scale of diagnoses (`doctor`, `resolve`) |
-//! | [`write`] | write-path types shared by every writing command: `--dry-run`, write outcomes |
+//! | [`write`](mod@write) | write-path types shared by every writing command: `--dry-run`, write outcomes |
 //! | [`golden`] | golden-file comparison for the renderers' tests (`UPDATE_GOLDEN=1` rewrites) |
 //!
 //! Layers: each module imports only modules of the layers before it (`tests/layers.rs` fails on

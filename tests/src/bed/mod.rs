@@ -4,9 +4,9 @@
 //!
 //! Everything runs inside the isolated network namespace made by `tests/netns-run.sh`.
 //!
-//! One module per job: [`control_plane`] starts the processes of a cluster, [`access`] makes its
-//! users, kubeconfigs and RBAC, [`objects`] its namespaces and Node, [`network`] hands out
-//! addresses, and [`handle`] holds the shared [`Bed`].
+//! One module per job: `control_plane` starts the processes of a cluster, `access` makes its
+//! users, kubeconfigs and RBAC, `objects` its namespaces and Node, `network` hands out
+//! addresses, and `handle` holds the shared [`Bed`].
 
 mod access;
 mod control_plane;

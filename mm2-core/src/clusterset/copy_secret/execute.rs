@@ -55,7 +55,7 @@ pub struct SecretRef {
 
 /// The outcome of one copy, or what it would do (`--diff`), safe to print in any format: names,
 /// key names, hashes and resourceVersions, never a value. One entry of
-/// [`super::outcome::CopySecretOutcome`].
+/// [`crate::clusterset::outcome::CopySecretOutcome`].
 #[derive(Debug, Clone, Serialize)]
 pub struct CopyResult {
     pub source: SecretRef,

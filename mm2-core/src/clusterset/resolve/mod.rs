@@ -6,7 +6,7 @@
 //! robust health check is `Valid==True && Conflict!=True` (Cilium's MID generation keeps
 //! `Ready=True` during a conflict).
 //!
-//! Facts → rules → report: [`gather`] reads one context, [`rules`] judges (pure), [`report`] holds
+//! Facts → rules → report: [`gather`](mod@gather) reads one context, [`rules`] judges (pure), [`report`] holds
 //! the facts and the `resolve/v1` document; this module runs them over the clusterset.
 
 pub mod gather;

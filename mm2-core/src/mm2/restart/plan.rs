@@ -401,7 +401,7 @@ pub fn restart_command(d: &Direction, context: &str, kind: ConnectorKind, task: 
     cmd
 }
 
-/// `Warning` conditions the operator wrote about restarts (reason RestartConnector[Task]).
+/// `Warning` conditions the operator wrote about restarts (reason `RestartConnector[Task]`).
 pub fn restart_warnings(mm2: &Mm2Object) -> Vec<Condition> {
     mm2.status
         .as_ref()

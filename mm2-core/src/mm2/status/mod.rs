@@ -4,7 +4,7 @@
 //! reported Ready while connectors were FAILED (strimzi-kafka-operator#5715), and a FAILED task
 //! never makes the CR NotReady (research/strimzi.md §1).
 //!
-//! Facts → rules → report: [`gather`] reads (concurrently), [`rules`] judges (pure, unit-tested),
+//! Facts → rules → report: [`gather`](mod@gather) reads (concurrently), [`rules`] judges (pure, unit-tested),
 //! [`report`] is the typed `status/v1` document ([`StatusReport`], a documented, stable schema);
 //! this module runs them for every direction at once.
 

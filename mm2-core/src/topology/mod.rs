@@ -10,115 +10,25 @@
 //!    `target.alias` (v1), so that alias belongs to the context it was found in.
 //!    A cluster that cannot be reached keeps an alias when its context is named after it
 //!    (`rciis-aws` → `aws`), so its direction still shows up, as unreachable.
+//!
+//! One job per file: [`request`] is what the user asked, [`contexts`] which contexts to ask and in
+//! which namespace, this file the discovery and the [`Topology`] it returns, [`layout`] whether
+//! Strimzi runs an MM2 where it is, and [`serving`] which MM2 a command acts on.
 
+mod contexts;
 pub mod layout;
+mod request;
 pub mod serving;
+
+pub use contexts::*;
+pub use request::*;
 
 use crate::clients::{ContextClient, Kubeconfigs};
 use crate::direction::Direction;
 use crate::error::{Error, Result};
 use crate::resources::inventory::{Mm2Object, list_mm2};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-
-/// The documented config file.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
-pub struct ClustersetConfig {
-    /// Namespace of the MM2s, exports and secrets (default: each context's namespace).
-    #[serde(default)]
-    pub namespace: Option<String>,
-    #[serde(default)]
-    pub clusters: Vec<ClusterEntry>,
-}
-
-/// One cluster of the clusterset.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
-pub struct ClusterEntry {
-    pub alias: String,
-    pub context: String,
-}
-
-impl ClustersetConfig {
-    /// Default location: `$XDG_CONFIG_HOME/kubectl-mm2/clusterset.yaml` (or `~/.config/...`).
-    pub fn default_path() -> Option<PathBuf> {
-        let base = std::env::var_os("XDG_CONFIG_HOME")
-            .map(PathBuf::from)
-            .filter(|p| p.is_absolute())
-            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))?;
-        Some(base.join("kubectl-mm2").join("clusterset.yaml"))
-    }
-
-    /// Read the file at `explicit`, or `$MM2_CLUSTERSET_CONFIG`, or the default path if it exists.
-    pub fn load(explicit: Option<&Path>) -> Result<Option<Self>> {
-        let (path, must_exist) = match explicit {
-            Some(p) => (p.to_path_buf(), true),
-            None => match std::env::var_os("MM2_CLUSTERSET_CONFIG") {
-                Some(p) if !p.is_empty() => (PathBuf::from(p), true),
-                _ => match Self::default_path() {
-                    Some(p) => (p, false),
-                    None => return Ok(None),
-                },
-            },
-        };
-        let text = match std::fs::read_to_string(&path) {
-            Ok(t) => t,
-            Err(e) if !must_exist && e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => {
-                return Err(Error::Config {
-                    path: path.display().to_string(),
-                    message: e.to_string(),
-                });
-            }
-        };
-        Self::parse(&text).map(Some).map_err(|message| Error::Config {
-            path: path.display().to_string(),
-            message,
-        })
-    }
-
-    pub fn parse(text: &str) -> std::result::Result<Self, String> {
-        let cfg: ClustersetConfig = serde_saphyr::from_str(text).map_err(|e| e.to_string())?;
-        let mut seen = std::collections::BTreeSet::new();
-        for c in &cfg.clusters {
-            if c.alias.is_empty() || c.context.is_empty() {
-                return Err("every cluster needs an alias and a context".into());
-            }
-            if !seen.insert(&c.alias) {
-                return Err(format!("alias '{}' appears twice", c.alias));
-            }
-        }
-        Ok(cfg)
-    }
-}
-
-/// What the user asked for on the command line.
-#[derive(Debug, Clone, Default)]
-pub struct TopologyRequest {
-    /// `--context` values: only these contexts are asked (empty: all).
-    pub contexts: Vec<String>,
-    /// `--cluster alias=context` values.
-    pub clusters: Vec<ClusterEntry>,
-    /// `-n`.
-    pub namespace: Option<String>,
-    /// `-A`.
-    pub all_namespaces: bool,
-    pub config: Option<ClustersetConfig>,
-}
-
-/// Parse `aws=rciis-aws`.
-pub fn parse_cluster_flag(s: &str) -> std::result::Result<ClusterEntry, String> {
-    let (alias, context) = s
-        .split_once('=')
-        .ok_or_else(|| format!("'{s}': expected ALIAS=CONTEXT, e.g. aws=rciis-aws"))?;
-    if alias.is_empty() || context.is_empty() {
-        return Err(format!("'{s}': expected ALIAS=CONTEXT, e.g. aws=rciis-aws"));
-    }
-    Ok(ClusterEntry {
-        alias: alias.into(),
-        context: context.into(),
-    })
-}
 
 /// One cluster of the resolved topology.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -294,130 +204,6 @@ impl Topology {
     }
 }
 
-/// Which contexts to ask, with the alias each is already known by (if any).
-pub fn candidate_contexts(kc: &Kubeconfigs, req: &TopologyRequest) -> Result<Vec<(String, Option<String>)>> {
-    let mut out: Vec<(String, Option<String>)> = Vec::new();
-    let explicit: Vec<ClusterEntry> = if !req.clusters.is_empty() {
-        req.clusters.clone()
-    } else {
-        req.config
-            .as_ref()
-            .map(|c| c.clusters.clone())
-            .unwrap_or_default()
-    };
-    for c in &explicit {
-        kc.check_context(&c.context)?;
-        out.push((c.context.clone(), Some(c.alias.clone())));
-    }
-    if !req.contexts.is_empty() {
-        for c in &req.contexts {
-            kc.check_context(c)?;
-        }
-        if out.is_empty() {
-            out = req.contexts.iter().map(|c| (c.clone(), None)).collect();
-        } else {
-            out.retain(|(c, _)| req.contexts.contains(c));
-        }
-        return Ok(out);
-    }
-    if out.is_empty() {
-        out = zero_config(kc).into_iter().map(|c| (c.context, None)).collect();
-    }
-    Ok(out)
-}
-
-/// Zero-config: one context per API server, chosen by [`identity_for_server`].
-pub fn zero_config(kc: &Kubeconfigs) -> Vec<IdentityChoice> {
-    let mut servers: Vec<(String, Vec<String>)> = Vec::new();
-    for c in kc.contexts() {
-        let server = kc.server_of(&c).unwrap_or_else(|| c.clone());
-        match servers.iter_mut().find(|(s, _)| *s == server) {
-            Some((_, cs)) => cs.push(c),
-            None => servers.push((server, vec![c])),
-        }
-    }
-    let current = kc.current_context();
-    servers
-        .into_iter()
-        .map(|(_, contexts)| identity_for_server(&contexts, current.as_deref(), |c| kc.cluster_of(c)))
-        .collect()
-}
-
-/// Which of several contexts pointing at one API server speaks for it, and whether that was a
-/// real choice. The identity decides what a write is allowed to do (an admin and a read-only
-/// user often share a server), so kubeconfig order or the alphabet must not decide it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct IdentityChoice {
-    pub context: String,
-    /// The other contexts of that server when nothing decided between them: writes refuse.
-    pub undecided: Vec<String>,
-}
-
-/// Rule: the current context; else the one context named like its kubeconfig cluster entry
-/// (`kubectl config set-context rciis-aws --cluster rciis-aws`, the usual primary next to
-/// `viewer@rciis-aws`); else undecided (the first, for reads only). Pure.
-pub fn identity_for_server(
-    contexts: &[String],
-    current: Option<&str>,
-    cluster_of: impl Fn(&str) -> Option<String>,
-) -> IdentityChoice {
-    let decided = |c: &String| IdentityChoice {
-        context: c.clone(),
-        undecided: Vec::new(),
-    };
-    if contexts.len() == 1 {
-        return decided(&contexts[0]);
-    }
-    if let Some(c) = contexts.iter().find(|c| Some(c.as_str()) == current) {
-        return decided(c);
-    }
-    let primary: Vec<&String> = contexts
-        .iter()
-        .filter(|c| cluster_of(c).as_deref() == Some(c.as_str()))
-        .collect();
-    if let [only] = primary.as_slice() {
-        return decided(only);
-    }
-    IdentityChoice {
-        context: contexts[0].clone(),
-        undecided: contexts[1..].to_vec(),
-    }
-}
-
-/// The namespace to look in for one context: `None` with `-A`, and also when neither `-n`, the
-/// config file nor the context names one (discovery then looks in every namespace).
-pub fn namespace_for(kc: &Kubeconfigs, req: &TopologyRequest, context: &str) -> Option<String> {
-    if req.all_namespaces {
-        return None;
-    }
-    namespace_choice(kc, req, Some(context))
-}
-
-/// The one namespace precedence rule of both plugins: `-n`, then the clusterset config file's,
-/// then `context`'s namespace in the kubeconfig (`None`: nobody chose one).
-pub fn namespace_choice(kc: &Kubeconfigs, req: &TopologyRequest, context: Option<&str>) -> Option<String> {
-    req.namespace
-        .clone()
-        .or_else(|| req.config.as_ref().and_then(|c| c.namespace.clone()))
-        .or_else(|| context.and_then(|c| kc.namespace_of(c)))
-}
-
-/// [`namespace_choice`] where exactly one namespace is needed (MCS namespace sameness, a Secret
-/// copy): kubectl's `default` when nobody chose one.
-pub fn one_namespace(kc: &Kubeconfigs, req: &TopologyRequest, context: Option<&str>) -> String {
-    namespace_choice(kc, req, context).unwrap_or_else(|| "default".into())
-}
-
-/// Alias a context is named after: `rciis-aws` → `aws` when `aws` is a known alias.
-pub fn alias_from_context_name<'a>(context: &str, aliases: &'a [String]) -> Option<&'a String> {
-    aliases.iter().find(|a| {
-        context == a.as_str()
-            || [format!("-{a}"), format!("_{a}"), format!("@{a}"), format!("/{a}")]
-                .iter()
-                .any(|suffix| context.ends_with(suffix.as_str()))
-    })
-}
-
 /// Resolve the topology by asking every candidate context concurrently.
 pub async fn discover(
     kc: &Kubeconfigs,
@@ -517,98 +303,4 @@ pub async fn discover(
     topo.routes.sort_by(|a, b| a.direction.cmp(&b.direction));
     topo.clients = clients.into_iter().map(|c| (c.context.clone(), c)).collect();
     Ok(topo)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn one_namespace_rule_flag_then_config_then_context_then_default() {
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("config");
-        std::fs::write(
-            &p,
-            "apiVersion: v1\nkind: Config\ncurrent-context: rciis-aws\nclusters:\n- name: c\n  cluster:\n    server: https://127.0.0.1:1\n\
-             contexts:\n- name: rciis-aws\n  context:\n    cluster: c\n    user: u\n    namespace: ctx-ns\n- name: bare\n  context:\n    cluster: c\n    user: u\n\
-             users:\n- name: u\n  user:\n    token: t\n",
-        )
-        .unwrap();
-        let kc = Kubeconfigs::load(Some(&p)).unwrap();
-        let mut req = TopologyRequest::default();
-        assert_eq!(one_namespace(&kc, &req, Some("rciis-aws")), "ctx-ns");
-        assert_eq!(one_namespace(&kc, &req, Some("bare")), "default");
-        // Discovery looks everywhere when nobody chose a namespace, never silently in `default`.
-        assert_eq!(namespace_for(&kc, &req, "bare"), None);
-        req.config = Some(ClustersetConfig {
-            namespace: Some("cfg-ns".into()),
-            clusters: vec![],
-        });
-        assert_eq!(one_namespace(&kc, &req, Some("rciis-aws")), "cfg-ns");
-        req.namespace = Some("flag-ns".into());
-        assert_eq!(namespace_for(&kc, &req, "rciis-aws").as_deref(), Some("flag-ns"));
-        req.all_namespaces = true;
-        assert_eq!(namespace_for(&kc, &req, "rciis-aws"), None);
-    }
-
-    #[test]
-    fn config_file_parses_and_rejects_duplicates() {
-        let cfg = ClustersetConfig::parse(
-            "namespace: rciis-prod\nclusters:\n  - alias: aws\n    context: rciis-aws\n  - alias: proxmox\n    context: rciis-proxmox\n",
-        )
-        .unwrap();
-        assert_eq!(cfg.namespace.as_deref(), Some("rciis-prod"));
-        assert_eq!(
-            cfg.clusters[1],
-            ClusterEntry {
-                alias: "proxmox".into(),
-                context: "rciis-proxmox".into()
-            }
-        );
-        let dup = ClustersetConfig::parse("clusters:\n- {alias: a, context: x}\n- {alias: a, context: y}\n");
-        assert!(dup.unwrap_err().contains("twice"));
-        assert!(ClustersetConfig::parse("clusters:\n- {alias: a}\n").is_err());
-    }
-
-    #[test]
-    fn the_current_context_speaks_for_its_server() {
-        let cs = vec!["admin@aws".to_string(), "viewer@aws".to_string()];
-        let c = identity_for_server(&cs, Some("viewer@aws"), |_| Some("aws".into()));
-        assert_eq!(
-            c.context, "viewer@aws",
-            "a read-only current context never ends up writing as admin"
-        );
-        assert!(c.undecided.is_empty());
-    }
-
-    #[test]
-    fn the_context_named_like_its_cluster_is_the_primary() {
-        let cs = vec!["viewer@rciis-proxmox".to_string(), "rciis-proxmox".to_string()];
-        let c = identity_for_server(&cs, Some("rciis-aws"), |_| Some("rciis-proxmox".into()));
-        assert_eq!(c.context, "rciis-proxmox");
-        assert!(c.undecided.is_empty());
-    }
-
-    #[test]
-    fn nothing_decides_between_two_users_and_writes_must_refuse() {
-        let cs = vec!["alice@aws".to_string(), "bob@aws".to_string()];
-        let c = identity_for_server(&cs, None, |_| Some("aws".into()));
-        assert_eq!(c.undecided, vec!["bob@aws".to_string()]);
-    }
-
-    #[test]
-    fn cluster_flag_and_context_name_aliases() {
-        assert_eq!(parse_cluster_flag("aws=rciis-aws").unwrap().context, "rciis-aws");
-        assert!(parse_cluster_flag("aws").is_err());
-        let known = vec!["aws".to_string(), "proxmox".to_string()];
-        assert_eq!(
-            alias_from_context_name("rciis-aws", &known).map(String::as_str),
-            Some("aws")
-        );
-        assert_eq!(
-            alias_from_context_name("viewer@proxmox", &known).map(String::as_str),
-            Some("proxmox")
-        );
-        assert_eq!(alias_from_context_name("rciis-gcp", &known), None);
-    }
 }

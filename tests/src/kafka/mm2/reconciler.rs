@@ -202,7 +202,11 @@ impl State {
         let log4j = dir.join("log4j2.properties");
         std::fs::write(&log4j, crate::kafka::LOG4J2)?;
         let mut java = vec![crate::kafka::java().display().to_string()];
-        java.extend(crate::kafka::jvm_opts("384m", &log4j));
+        java.extend(crate::kafka::jvm_opts(
+            "384m",
+            &log4j,
+            crate::kafka::JvmKind::Connect,
+        ));
         if let Some(r) = rules {
             std::fs::write(dir.join("metrics-config.yml"), r)?;
             // kafka_connect_mm2_shared_run.sh: -javaagent:<jar>=9404:<config> (here bound to the pod IP).

@@ -370,7 +370,10 @@ async fn status_with_one_api_server_dead_shows_the_other_in_full_within_timeout(
         .iter()
         .find(|d| d["direction"] == "aws->proxmox")
         .unwrap();
-    assert_eq!(a2p["verdict"], "healthy", "the live cluster's direction in full: {a2p:#}");
+    assert_eq!(
+        a2p["verdict"], "healthy",
+        "the live cluster's direction in full: {a2p:#}"
+    );
     assert_eq!(a2p["mm2"]["connectors"].as_array().unwrap().len(), 3);
 }
 

@@ -2,9 +2,11 @@
 # Local demo: two Kubernetes API servers (aws, proxmox) with the runbook's KafkaMirrorMaker2s,
 # Kafkas, users and Secrets, and the simulated Strimzi operator — the end-to-end test bed —
 # running until Ctrl-C. Then `kubectl mm2 status` shows both directions. It also boots the real
-# Kafka half (two Kafka 4.1 brokers, and in namespace rciis-live a real MirrorMaker 2 per direction
-# on Kafka Connect with the JMX exporter, fed by a small producer): `kubectl mm2 lag -n rciis-live`
-# and `kubectl mm2 status -n rciis-live --live` read real figures. MM2_DEMO_KAFKA=0 skips it.
+# Kafka half (Kafka 4.1 brokers, one for aws and three for proxmox as in the runbook, and in namespace
+# rciis-live a real MirrorMaker 2 per direction on Kafka Connect with the JMX exporter, fed by a
+# small producer): `kubectl mm2 lag -n rciis-live` and `kubectl mm2 status -n rciis-live --live`
+# read real figures, and every valid MM2 the tour makes runs on real Connect too. MM2_DEMO_KAFKA=0
+# skips it.
 #
 #   scripts/demo.sh            # start; print how to reach it; Ctrl-C stops everything
 #   scripts/demo.sh --shell    # start, and drop into a bash that can reach it (exit stops it)
@@ -45,6 +47,9 @@ KUBEBUILDER_ASSETS="$(scripts/testbed.sh | tail -n1)"
 export KUBEBUILDER_ASSETS
 MM2_KAFKA_HOME="$(scripts/kafka-fetch.sh | tail -n1)"
 export MM2_KAFKA_HOME
+# proxmox has three brokers in the runbook: the MM2 that `convert` moves there asks for replication
+# factor 3 on its Connect topics, which one broker could not give it.
+export MM2_KAFKA_PROXMOX_BROKERS="${MM2_KAFKA_PROXMOX_BROKERS:-3}"
 
 log "building kubectl-mm2, kubectl-clusterset and mm2-demo"
 cargo build -q -p kubectl-mm2 -p kubectl-clusterset -p mm2-e2e --bin mm2-demo

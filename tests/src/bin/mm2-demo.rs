@@ -9,7 +9,8 @@
 //! in namespace `rciis-live`, a real MirrorMaker 2 per direction in the working layout (each in its
 //! target cluster, on real Kafka Connect with the JMX exporter agent), with a small producer that
 //! writes 100 records to `orders` on each side every 10 s, so `lag` and `status --live` read real,
-//! moving figures there.
+//! moving figures there. From then on every valid KafkaMirrorMaker2 of the working layout runs on
+//! real Kafka Connect, so the MM2s the tour converts and applies in `rciis-prod` run for real too.
 //!
 //! Prints `export KUBECONFIG=<path>` on stdout once everything is ready; with
 //! `MM2_DEMO_READY=<file>` it also writes the kubeconfig path to that file (for scripts).
@@ -65,7 +66,12 @@ fn main() -> ExitCode {
             eprintln!("mm2-demo: the real Kafka half did not start: {e:#}");
             std::process::exit(1);
         }
-        eprintln!("mm2-demo: real MirrorMaker 2 in namespace {LIVE_NS} (both directions)");
+        // From here on, a KafkaMirrorMaker2 the tour makes valid (`convert`, then apply) runs on
+        // real Kafka Connect too, so its `status --live` and `lag` read real figures.
+        mm2_e2e::kafka::mm2::run_every_valid_mm2_for_real();
+        eprintln!(
+            "mm2-demo: real MirrorMaker 2 in namespace {LIVE_NS} (both directions); every valid MM2 the tour makes runs for real too"
+        );
     }
     let kubeconfig = bed.kubeconfig().display().to_string();
     println!("export KUBECONFIG={kubeconfig}");

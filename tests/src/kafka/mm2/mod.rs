@@ -8,7 +8,8 @@
 //! Opt-in, per CR, with the annotation [`REAL_ANNOTATION`]`: real`: a JVM per worker costs ~10 s
 //! of CPU on this 2-core machine and ~0.4 GiB, so the many MM2s the suite creates for status,
 //! pause or validation tests keep the simulated pods (crate::doubles), and the tests about real
-//! data create theirs with the annotation. Only the working layout runs (each MM2 in its target
+//! data create theirs with the annotation. The demo makes every valid one real
+//! ([`run_every_valid_mm2_for_real`]): its tour converts and applies only a few. Only the working layout runs (each MM2 in its target
 //! cluster: v1 `spec.target.alias`, v1beta2 `connectCluster` = every mirror's `targetCluster` =
 //! the cluster the operator plays in); anything else stays simulated.
 //!
@@ -24,6 +25,8 @@
 //!   missing gives an empty file (a real pod would not start; here the worker starts and the
 //!   broker refuses the credential), and a changed one restarts the connectors and their tasks
 //!   (a real pod would be rolled);
+//! - a worker that exits is started again after the kubelet's CrashLoopBackOff (10 s doubling to
+//!   5 min), at once when its configuration or a Secret changes (Strimzi rolls the pod);
 //! - at most [`MAX_REAL_WORKERS`] workers: `spec.replicas` beyond that stay simulated pods, since
 //!   two JVMs already show a Connect group's rebalancing and each more costs memory and CPU.
 

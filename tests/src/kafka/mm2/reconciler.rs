@@ -6,7 +6,7 @@ use std::hash::{Hash, Hasher};
 use std::io::Write as _;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::{Result, bail};
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
@@ -23,12 +23,47 @@ pub(super) struct Worker {
     pub(super) ip: Ipv4Addr,
     pub(super) hash: u64,
     pub(super) proc: Proc,
+    pub(super) started: Instant,
+}
+
+/// The kubelet's CrashLoopBackOff for a worker that exits (a wrong password: Connect cannot reach
+/// its own cluster and stops): the next start waits 10 s, doubling up to 5 min, and the count is
+/// reset by 10 min of running or by a new configuration or Secret (Strimzi rolls the pod then).
+/// Without it a crash-looping worker would restart every few seconds and starve the 2 cores.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub(super) struct CrashBackoff {
+    pub(super) restarts: u32,
+    pub(super) not_before: Option<Instant>,
+}
+
+impl CrashBackoff {
+    const FIRST: Duration = Duration::from_secs(10);
+    const MAX: Duration = Duration::from_secs(300);
+    const RESET_AFTER: Duration = Duration::from_secs(600);
+
+    /// A worker that had run for `ran` exited at `now`.
+    pub(super) fn exited(&mut self, ran: Duration, now: Instant) {
+        if ran >= Self::RESET_AFTER {
+            self.restarts = 0;
+        }
+        let delay = Self::FIRST
+            .saturating_mul(1 << self.restarts.min(5))
+            .min(Self::MAX);
+        self.not_before = Some(now + delay);
+        self.restarts += 1;
+    }
+
+    pub(super) fn may_start(&self, now: Instant) -> bool {
+        self.not_before.is_none_or(|t| now >= t)
+    }
 }
 
 pub(super) struct State {
     pub(super) key: Key,
     pub(super) files: PathBuf,
     pub(super) workers: Vec<Option<Worker>>,
+    /// Per worker slot, as `workers`.
+    pub(super) backoff: Vec<CrashBackoff>,
     /// Connector name -> hash of the config last PUT.
     pub(super) applied: HashMap<String, u64>,
     pub(super) secrets_hash: Option<u64>,
@@ -65,6 +100,7 @@ pub(super) async fn run(key: Key) {
         key: key.clone(),
         files,
         workers: Vec::new(),
+        backoff: Vec::new(),
         applied: HashMap::new(),
         secrets_hash: None,
     };
@@ -256,6 +292,7 @@ impl State {
         while self.workers.len() > n {
             self.workers.pop(); // dropped: killed
         }
+        self.backoff.resize(n, CrashBackoff::default());
         for (i, ip) in ips.iter().enumerate().take(n) {
             let props = worker_properties(
                 &p,
@@ -266,24 +303,33 @@ impl State {
                 rules.is_some(),
             );
             let h = hash_of(&(&props, &rules, &hosts));
-            let healthy = self.workers[i]
-                .as_ref()
-                .is_some_and(|w| w.hash == h && w.ip == *ip && w.proc.exited().is_none());
-            if !healthy {
-                if let Some(old) = self.workers[i].take() {
-                    let how = old
-                        .proc
-                        .exited()
-                        .unwrap_or_else(|| "configuration changed".into());
-                    self.log(&format!("restarting worker {i} ({how})"));
-                    old.proc.kill();
-                }
+            let now = Instant::now();
+            if let Some(old) = self.workers[i].take_if(|w| w.hash != h || w.ip != *ip) {
+                // A new configuration rolls the pod: no back-off.
+                self.log(&format!("restarting worker {i} (configuration changed)"));
+                old.proc.kill();
+                self.backoff[i] = CrashBackoff::default();
+            } else if let Some(old) = self.workers[i].take_if(|w| w.proc.exited().is_some()) {
+                let how = old.proc.exited().unwrap_or_default();
+                self.backoff[i].exited(now - old.started, now);
+                self.log(&format!(
+                    "worker {i} exited ({how}); back-off {}",
+                    self.backoff[i].restarts
+                ));
+            }
+            if secrets_changed {
+                // Strimzi rolls the pods when a mounted Secret changes: a crash-looping worker
+                // starts again at once (a running one only restarts its connectors, below).
+                self.backoff[i] = CrashBackoff::default();
+            }
+            if self.workers[i].is_none() && self.backoff[i].may_start(now) {
                 let proc = self.start_worker(i, *ip, &props, rules.as_deref(), &hosts)?;
                 self.log(&format!("worker {i} started at {ip} (pid {})", proc.pid));
                 self.workers[i] = Some(Worker {
                     ip: *ip,
                     hash: h,
                     proc,
+                    started: now,
                 });
             }
         }

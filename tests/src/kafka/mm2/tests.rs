@@ -98,3 +98,24 @@ fn runbook_layout_is_not_the_working_layout() {
         "mirrors": [{"sourceCluster": "proxmox", "targetCluster": "aws"}]});
     assert!(!is_working_layout(&spec, "proxmox"));
 }
+
+#[test]
+fn a_crash_looping_worker_waits_like_the_kubelet_makes_a_pod_wait() {
+    let t0 = std::time::Instant::now();
+    let mut b = CrashBackoff::default();
+    assert!(b.may_start(t0), "a fresh slot starts at once");
+    let mut waits = vec![];
+    let mut now = t0;
+    for _ in 0..7 {
+        b.exited(std::time::Duration::from_secs(5), now);
+        let wait = b.not_before.unwrap() - now;
+        assert!(!b.may_start(now));
+        assert!(b.may_start(now + wait));
+        waits.push(wait.as_secs());
+        now += wait;
+    }
+    assert_eq!(waits, vec![10, 20, 40, 80, 160, 300, 300]);
+    // Ten minutes of running forgive the past crashes.
+    b.exited(std::time::Duration::from_secs(600), now);
+    assert_eq!((b.not_before.unwrap() - now).as_secs(), 10);
+}

@@ -5,7 +5,7 @@
 //! The jars come from `scripts/kafka-fetch.sh` (`$MM2_KAFKA_HOME`, default
 //! `~/.cache/kubectl-mm2/kafka/4.1.1`); nothing is downloaded here. Brokers start on first use
 //! ([`kafka()`]) and live as long as the test process, like the control planes: their JVMs are
-//! [`Proc`]s, killed at exit by the harness.
+//! [`Proc`](crate::procs::Proc)s, killed at exit by the harness.
 //!
 //! Addresses (inside the test's network namespace): brokers of `aws` on 198.18.11.x, of `proxmox`
 //! on 198.18.12.x (x = 1..3); real MirrorMaker 2 workers on 198.18.{11,12}.{20..250}, apart from

@@ -2,7 +2,7 @@
 # The one test command: installs what it needs on a fresh Debian machine, builds the test bed
 # (cached outside the repository), then runs fmt, clippy -D warnings and the whole suite — unit
 # tests and the end-to-end tests against two real kube-apiservers inside a private network
-# namespace.
+# namespace — and the demo's tour (tests/demo-tour.sh) on real Kafka Connect.
 #
 #   scripts/test.sh                        # everything
 #   MM2_CRDS_DIR=../shared/crds scripts/test.sh   # with the upstream Strimzi/MCS/Flux CRDs
@@ -53,6 +53,14 @@ rc=${PIPESTATUS[0]}
 set -e
 # cargo ends on the (empty) doc-test run; close on the totals of every test binary instead.
 read -r passed failed < <(awk '/^test result:/ { for (i = 1; i < NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } } END { print p + 0, f + 0 }' "$out")
+
+# The demo's tour as README tells it, on real Kafka Connect (its own network namespace).
+log "the demo's tour (scripts/demo.sh --run bash tests/demo-tour.sh)"
+tour="passed"
+if ! scripts/demo.sh --run bash tests/demo-tour.sh; then
+  tour="FAILED"
+  [ "$rc" != 0 ] || rc=1
+fi
 echo
-echo "Summary: $passed passed, $failed failed"
+echo "Summary: $passed passed, $failed failed; demo tour $tour"
 exit "$rc"

@@ -6,7 +6,7 @@
 //! the test with [`Doubles::set_metrics`]). The product reaches them only through the API
 //! server's pod proxy: `/api/v1/namespaces/{ns}/pods/{pod}:9404/proxy/metrics`.
 //!
-//! [`http`] is the tiny server, [`connect`] what Connect and its exporter answer.
+//! `http` is the tiny server, `connect` what Connect and its exporter answer.
 
 mod connect;
 mod http;

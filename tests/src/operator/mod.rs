@@ -20,7 +20,7 @@
 //! else happens. A status change is written only after the desired status has been stable for
 //! [`RECONCILE_DELAY`], so clients must wait for it.
 //!
-//! [`status`] computes the status Strimzi writes (pure), [`pods`] the Pods it keeps, and this file
+//! `status` computes the status Strimzi writes (pure), `pods` the Pods it keeps, and this file
 //! is the reconcile loop that decides when to write them.
 
 mod pods;

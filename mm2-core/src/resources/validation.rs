@@ -326,6 +326,17 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    /// The runbook-shaped spec with a third cluster and one more mirror.
+    fn with_third_cluster(mirror: Value) -> Value {
+        let mut s = old_kmm2();
+        s["clusters"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({"alias": "third", "bootstrapServers": "third:9092"}));
+        s["mirrors"].as_array_mut().unwrap().push(mirror);
+        s
+    }
+
     fn old_kmm2() -> Value {
         json!({
             "replicas": 3,
@@ -463,15 +474,7 @@ mod tests {
 
     #[test]
     fn one_mirror_right_and_another_wrong() {
-        let mut s = old_kmm2();
-        s["clusters"]
-            .as_array_mut()
-            .unwrap()
-            .push(json!({"alias": "third", "bootstrapServers": "third:9092"}));
-        s["mirrors"]
-            .as_array_mut()
-            .unwrap()
-            .push(json!({"sourceCluster": "source", "targetCluster": "third"}));
+        let s = with_third_cluster(json!({"sourceCluster": "source", "targetCluster": "third"}));
         assert!(matches!(
             validate(Some(&s)).unwrap_err(),
             Invalid::TargetMismatch { mirror: 1, .. }
@@ -552,15 +555,7 @@ mod tests {
 
     #[test]
     fn two_mirrors_with_the_same_deprecated_field_warn_once() {
-        let mut s = old_kmm2();
-        s["clusters"]
-            .as_array_mut()
-            .unwrap()
-            .push(json!({"alias": "third", "bootstrapServers": "third:9092"}));
-        s["mirrors"]
-            .as_array_mut()
-            .unwrap()
-            .push(json!({"sourceCluster": "third", "targetCluster": "target"}));
+        let s = with_third_cluster(json!({"sourceCluster": "third", "targetCluster": "target"}));
         let n = deprecations(&s)
             .iter()
             .filter(|d| d.property == "sourceCluster")

@@ -93,6 +93,17 @@ impl Mm2Object {
             .is_some_and(|v| v.eq_ignore_ascii_case("true"))
     }
 
+    /// The operator's `Warning` conditions with one of `reasons` (each operation the operator
+    /// performs for an annotation reports its failures under its own reasons).
+    pub fn warnings(&self, reasons: &[&str]) -> impl Iterator<Item = &crate::resources::Condition> {
+        self.status
+            .iter()
+            .flat_map(|s| s.conditions.iter())
+            .filter(move |c| {
+                c.type_ == "Warning" && c.reason.as_deref().is_some_and(|r| reasons.contains(&r))
+            })
+    }
+
     /// Field managers that wrote the object (`kustomize-controller`, `kubectl-mm2` ...).
     pub fn managers(&self) -> Vec<String> {
         let mut m: Vec<String> = self

@@ -379,10 +379,7 @@ pub(super) fn offsets_refusal(m: &Mm2Object, connector: &str) -> Option<Error> {
 
 /// The operator's Warning conditions about offsets, as `reason: message`.
 fn operator_warnings(m: &Mm2Object) -> Vec<String> {
-    m.status
-        .iter()
-        .flat_map(|s| s.conditions.iter())
-        .filter(|c| c.type_ == "Warning" && c.reason.as_deref().is_some_and(|r| WARNING_REASONS.contains(&r)))
+    m.warnings(&WARNING_REASONS)
         .map(|c| {
             format!(
                 "{}: {}",

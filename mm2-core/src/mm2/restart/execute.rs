@@ -138,7 +138,7 @@ pub async fn execute(
         steps: vec![],
         skipped: plan.skipped.clone(),
         not_running: vec![],
-        warnings: warning_messages(&mm2),
+        warnings: restart_warnings(&mm2),
     };
     // Refusals first: while paused or scaled to zero the status is stale, so even "nothing to
     // restart" could not be trusted.
@@ -194,11 +194,11 @@ pub async fn execute(
                 let m = get_mm2(cc, &route.namespace, &route.mm2).await?;
                 let nr = not_running(&m, restarted);
                 if nr.is_empty() {
-                    return Ok(Look::Done(warning_messages(&m)));
+                    return Ok(Look::Done(restart_warnings(&m)));
                 }
                 Ok(Look::Pending {
                     line: waiting_for_running(&nr),
-                    seen: (nr, warning_messages(&m)),
+                    seen: (nr, restart_warnings(&m)),
                 })
             },
             |line| progress(Progress::WaitingRunning(line.to_string())),
@@ -223,14 +223,6 @@ pub async fn execute(
         DirectionOutcome::Requested
     };
     Ok(report)
-}
-
-/// The messages of the operator's restart Warning conditions.
-fn warning_messages(m: &Mm2Object) -> Vec<String> {
-    restart_warnings(m)
-        .into_iter()
-        .filter_map(|c| c.message)
-        .collect()
 }
 
 /// One progress line: what has not reached RUNNING yet.
@@ -378,7 +370,7 @@ pub(super) async fn run_step(
         move || async move {
             let m = get_mm2(cc, &route.namespace, &route.mm2).await?;
             let mut seen = seen.borrow_mut();
-            for msg in warning_messages(&m) {
+            for msg in restart_warnings(&m) {
                 if !seen.contains(&msg) {
                     seen.push(msg);
                 }

@@ -3,7 +3,6 @@
 
 use crate::direction::Direction;
 use crate::error::Error;
-use crate::resources::Condition;
 use crate::resources::inventory::Mm2Object;
 use crate::resources::strimzi::{ConnectorKind, ConnectorState};
 use serde::Serialize;
@@ -129,10 +128,7 @@ pub fn facts(mm2: &Mm2Object, index: usize, d: &Direction) -> RestartFacts {
         annotations: mm2.annotations(),
         all_connectors,
         connectors,
-        warnings: restart_warnings(mm2)
-            .into_iter()
-            .filter_map(|c| c.message)
-            .collect(),
+        warnings: restart_warnings(mm2),
     }
 }
 
@@ -401,18 +397,10 @@ pub fn restart_command(d: &Direction, context: &str, kind: ConnectorKind, task: 
     cmd
 }
 
-/// `Warning` conditions the operator wrote about restarts (reason `RestartConnector[Task]`).
-pub fn restart_warnings(mm2: &Mm2Object) -> Vec<Condition> {
-    mm2.status
-        .as_ref()
-        .map(|s| {
-            s.conditions
-                .iter()
-                .filter(|c| {
-                    c.type_ == "Warning" && c.reason.as_deref().is_some_and(|r| WARNING_REASONS.contains(&r))
-                })
-                .cloned()
-                .collect()
-        })
-        .unwrap_or_default()
+/// The messages of the `Warning` conditions the operator wrote about restarts (reason
+/// `RestartConnector[Task]`).
+pub fn restart_warnings(mm2: &Mm2Object) -> Vec<String> {
+    mm2.warnings(&WARNING_REASONS)
+        .filter_map(|c| c.message.clone())
+        .collect()
 }

@@ -100,10 +100,7 @@ pub async fn run(
     if let Some(e) = topo.unusable() {
         return Err(e);
     }
-    let only = match direction {
-        Some(d) => serving::select(&topo, d)?.directions,
-        None => vec![],
-    };
+    let only = serving::directions_named(&topo, direction)?;
     if topo.directions().is_empty() && only.is_empty() {
         return Err(topo.nothing_found(kc));
     }

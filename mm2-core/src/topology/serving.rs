@@ -104,6 +104,14 @@ pub struct Selection {
     pub mm2: Option<String>,
 }
 
+/// The directions a read command's optional argument names ([`select`]); empty: all of them.
+pub fn directions_named(topo: &Topology, arg: Option<&str>) -> Result<Vec<Direction>> {
+    match arg {
+        Some(a) => Ok(select(topo, a)?.directions),
+        None => Ok(vec![]),
+    }
+}
+
 /// Read `arg` as the name of an MM2 of the topology first (exact match), then as a direction.
 pub fn select(topo: &Topology, arg: &str) -> Result<Selection> {
     let named: Vec<&Mm2Object> = topo.mm2s.iter().filter(|m| m.name == arg).collect();

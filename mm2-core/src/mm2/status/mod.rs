@@ -36,10 +36,7 @@ pub async fn run(
     timeout: Duration,
 ) -> Result<StatusReport> {
     let topo = topology::discover(kc, req, timeout).await?;
-    let only = match direction {
-        Some(d) => serving::select(&topo, d)?.directions,
-        None => vec![],
-    };
+    let only = serving::directions_named(&topo, direction)?;
     if topo.directions().is_empty() && only.is_empty() && topo.problems.is_empty() {
         return Err(topo.nothing_found(kc));
     }

@@ -60,12 +60,9 @@ pub struct Processed {
     pub warnings: Vec<Warning>,
 }
 
+/// Owned: the object is read again while the values are still compared.
 fn annotation(obj: &DynamicObject, key: &str) -> Option<String> {
-    obj.metadata
-        .annotations
-        .as_ref()
-        .and_then(|a| a.get(key))
-        .cloned()
+    crate::operator::annotation(obj, key).map(str::to_string)
 }
 
 /// `KafkaMirrorMaker2AssemblyOperator.restartAnnotationIsValid` (Java `split` drops trailing

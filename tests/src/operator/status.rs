@@ -41,7 +41,8 @@ pub(super) fn pick_version(b2: Option<&DynamicObject>, v1: Option<&DynamicObject
     }
 }
 
-pub(super) fn annotation<'a>(o: &'a DynamicObject, key: &str) -> Option<&'a str> {
+/// One annotation of an object.
+pub fn annotation<'a>(o: &'a DynamicObject, key: &str) -> Option<&'a str> {
     o.metadata
         .annotations
         .as_ref()

@@ -13,6 +13,7 @@ use anyhow::{Result, bail};
 use kube::api::DynamicObject;
 use serde_json::{Value, json};
 
+use crate::operator::annotation;
 use crate::procs::{self};
 
 use super::*;
@@ -59,10 +60,6 @@ pub(super) fn next_worker_ip(alias: &str) -> Result<Ipv4Addr> {
     *n += 1;
     procs::ensure_addr(ip)?;
     Ok(ip)
-}
-
-pub(super) fn annotation<'a>(o: &'a DynamicObject, key: &str) -> Option<&'a str> {
-    o.metadata.annotations.as_ref()?.get(key).map(|s| s.as_str())
 }
 
 static EVERY_VALID_MM2: AtomicBool = AtomicBool::new(false);

@@ -112,16 +112,19 @@ impl CopyPlan {
     /// Changes no flag can make: the Secret type is immutable; so is the data of an immutable Secret.
     pub fn blocker(&self) -> Option<Error> {
         let t = self.target.as_ref()?;
+        let delete_first = || {
+            format!(
+                "delete it first: kubectl delete secret {} -n {} --context {}",
+                t.name, t.namespace, self.spec.target_context
+            )
+        };
         if let Some((from, to)) = &self.diff.type_change {
             return Some(Error::Refused {
                 reason: format!(
                     "context {}: Secret {}/{} has type {from}, the source has {to}, and a Secret's type cannot be changed",
                     self.spec.target_context, t.namespace, t.name
                 ),
-                hint: format!(
-                    "delete it first: kubectl delete secret {} -n {} --context {}",
-                    t.name, t.namespace, self.spec.target_context
-                ),
+                hint: delete_first(),
             });
         }
         if t.deleting {
@@ -139,10 +142,7 @@ impl CopyPlan {
                     "context {}: Secret {}/{} is immutable and its data differs from the source",
                     self.spec.target_context, t.namespace, t.name
                 ),
-                hint: format!(
-                    "delete it first: kubectl delete secret {} -n {} --context {}",
-                    t.name, t.namespace, self.spec.target_context
-                ),
+                hint: delete_first(),
             });
         }
         None
